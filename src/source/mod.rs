@@ -1,0 +1,51 @@
+//! Reading the kernel: one module per interface. Parsers are pure (`&str` in, data out) so tests and
+//! fuzzers call them directly; each module's `read` does the I/O through a `Root` and turns whatever
+//! is missing into `Unavailable`.
+
+use crate::avail::{Avail, Unavailable};
+use crate::root::Root;
+use std::fmt;
+
+/// A parse failure: which line (1-based, 0 when not tied to a line) and what was wrong with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    pub line: usize,
+    pub msg: String,
+}
+
+impl ParseError {
+    pub fn new(line: usize, msg: impl Into<String>) -> Self {
+        ParseError { line, msg: msg.into() }
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}", self.msg)
+        } else {
+            write!(f, "line {}: {}", self.line, self.msg)
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Reads one kernel file and parses it; a missing file or a parse error becomes `Unavailable`
+/// naming the file, so the rest of the sample goes on.
+pub fn read_parsed<T>(
+    root: &Root,
+    kernel_path: &str,
+    parse: impl FnOnce(&str) -> Result<T, ParseError>,
+) -> Avail<T> {
+    match root.read(kernel_path) {
+        Ok(text) => match parse(&text) {
+            Ok(v) => Avail::Value(v),
+            Err(e) => Avail::Unavailable(Unavailable::new(
+                kernel_path,
+                format!("cannot parse ({e}); please report this with the file attached"),
+            )),
+        },
+        Err(e) => Avail::Unavailable(Unavailable::from_io(kernel_path, &e)),
+    }
+}
