@@ -2,6 +2,8 @@
 //! fuzzers call them directly; each module's `read` does the I/O through a `Root` and turns whatever
 //! is missing into `Unavailable`.
 
+pub mod cpuset;
+
 use crate::avail::{Avail, Unavailable};
 use crate::root::Root;
 use std::fmt;
