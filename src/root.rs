@@ -25,6 +25,9 @@ pub struct Recording {
     pub errors: BTreeMap<String, i32>,
     /// Directory listings by absolute kernel path, sorted names.
     pub listings: BTreeMap<String, Vec<String>>,
+    /// Symlinks read, by absolute kernel path, with their targets as written.
+    #[serde(skip)]
+    pub links: BTreeMap<String, String>,
 }
 
 pub struct Root {
@@ -149,7 +152,16 @@ impl Root {
 
     /// Reads a symlink's target as the kernel wrote it (sysfs links are relative).
     pub fn read_link(&self, kernel_path: &str) -> io::Result<PathBuf> {
-        fs::read_link(self.path(kernel_path))
+        if let Some(e) = self.replayed_error(kernel_path) {
+            return Err(e);
+        }
+        let r = fs::read_link(self.path(kernel_path));
+        if let Ok(target) = &r {
+            self.record(|rec| {
+                rec.links.insert(kernel_path.to_string(), target.display().to_string());
+            });
+        }
+        r
     }
 
     /// True when something exists at the path (following symlinks).

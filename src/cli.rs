@@ -1,0 +1,159 @@
+//! Command-line interface: arguments and dispatch. Everything it calls lives in the library.
+
+use crate::capture;
+use crate::render::text::{self, CpuSelection, TextOptions};
+use crate::root::Root;
+use crate::sample::Sample;
+use crate::source::cpuset;
+use clap::{Args, Parser, Subcommand};
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+/// Exit codes scripts can rely on.
+pub mod exit {
+    pub const OK: i32 = 0;
+    /// Bad arguments or input, or a failure that left nothing changed.
+    pub const ERROR: i32 = 2;
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "rxpath",
+    version,
+    about = "Where are packets dropped on this Linux host's receive path, and what to change.",
+    long_about = "rxpath reads the whole network receive path — NIC ring and driver counters, IRQs, \
+softirq/NAPI, the backlog and RPS/RFS, IP and netfilter, UDP/TCP and each socket — and shows it in \
+path order with the settings and counters of every stage.\n\n\
+It reads /proc and /sys, asks the driver through the SIOCETHTOOL ioctl and the kernel through \
+netlink; it never runs ethtool, ip or sysctl. Without root everything readable is shown and the \
+parts that need root say so.\n\n\
+Exit codes: 0 success, 2 error (nothing was changed).",
+    after_help = "Examples:\n  rxpath report                 the receive path of this host\n  \
+rxpath report --json | jq '.softnet.rows[] | {cpu, dropped}'\n  \
+rxpath capture /tmp/host1     save this host for later or for someone else\n  \
+rxpath report --root /tmp/host1   the same report, from the capture"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Print the receive path of this host (or of a capture) stage by stage.
+    Report(ReportArgs),
+    /// Save everything `report` reads to DIR, to replay later with `report --root DIR`.
+    #[command(long_about = "Save everything `report` reads to DIR: the kernel files as they were, \
+under the same paths (sysfs links included), plus what came from ioctls and netlink as JSON \
+(rxpath-capture.json) and the sample itself (rxpath-sample.json). DIR must be new or empty; the \
+capture appears complete or not at all. Run as root to capture the parts that need it.")]
+    Capture(CaptureArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// Read procfs and sysfs under DIR instead of / (a capture, or any copy of /proc and /sys).
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Print the sample as JSON (format: docs/sample-format.md) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Per-CPU rows to show: `all`, or a list such as `0-3,8`. Default: every CPU on hosts with up
+    /// to 16, else the busiest eight and a line summing the rest.
+    #[arg(long, value_name = "all|LIST", value_parser = parse_cpus)]
+    pub cpus: Option<CpuSelection>,
+    /// Show every queue of every interface (`--queues all`). Default: up to 16 per interface.
+    #[arg(long, value_name = "all", value_parser = ["all"])]
+    pub queues: Option<String>,
+    /// Show every driver counter and every part that could not be read, not only drop counters.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CaptureArgs {
+    /// A new or empty directory to write the capture into.
+    pub dir: PathBuf,
+}
+
+fn parse_cpus(s: &str) -> Result<CpuSelection, String> {
+    if s == "all" {
+        return Ok(CpuSelection::All);
+    }
+    cpuset::parse_list(s)
+        .map(CpuSelection::List)
+        .map_err(|e| format!("{e}: give `all` or a CPU list such as 0-3,8"))
+}
+
+/// Runs the command; returns the process exit code.
+pub fn run(cli: Cli) -> i32 {
+    match cli.command {
+        Command::Report(a) => report(a),
+        Command::Capture(a) => match capture::capture(&a.dir) {
+            Ok(s) => {
+                let n = s.interfaces.value().map_or(0, Vec::len);
+                let msg = format!(
+                    "captured {n} interfaces to {}; replay with: rxpath report --root {}\n",
+                    a.dir.display(),
+                    a.dir.display()
+                );
+                emit(&msg)
+            }
+            Err(e) => fail(&e),
+        },
+    }
+}
+
+fn report(a: ReportArgs) -> i32 {
+    let root = match &a.root {
+        Some(dir) => {
+            if !dir.is_dir() {
+                return fail(&format!(
+                    "--root {}: not a directory; give a capture (rxpath capture DIR) or a tree \
+                     holding proc/ and sys/",
+                    dir.display()
+                ));
+            }
+            if !dir.join("proc").is_dir() && !dir.join("sys").is_dir() {
+                return fail(&format!(
+                    "--root {}: holds neither proc/ nor sys/; give the directory that contains them",
+                    dir.display()
+                ));
+            }
+            Root::at(dir)
+        }
+        None => Root::live(),
+    };
+    let sample = Sample::take(&root);
+    if a.json {
+        match serde_json::to_string_pretty(&sample) {
+            Ok(mut s) => {
+                s.push('\n');
+                emit(&s)
+            }
+            Err(e) => fail(&format!("cannot encode the sample as JSON: {e}")),
+        }
+    } else {
+        let opt = TextOptions {
+            cpus: a.cpus.unwrap_or_default(),
+            all_queues: a.queues.is_some(),
+            verbose: a.verbose,
+        };
+        emit(&text::render(&sample, &opt))
+    }
+}
+
+/// Writes to stdout; a closed pipe (`rxpath report | head`) is a normal end, not an error.
+fn emit(s: &str) -> i32 {
+    let mut out = io::stdout().lock();
+    match out.write_all(s.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => exit::OK,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => exit::OK,
+        Err(e) => fail(&format!("cannot write to standard output: {e}")),
+    }
+}
+
+fn fail(msg: &str) -> i32 {
+    let _ = writeln!(io::stderr(), "rxpath: {msg}");
+    exit::ERROR
+}

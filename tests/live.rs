@@ -1,0 +1,157 @@
+//! Live test as root: a veth pair between two network namespaces made for the test, known settings
+//! (channels, rps_cpus), a known number of packets, and the Sample must read them back exactly.
+//! Counters are compared by delta; the global ones (softnet_stat) only as lower bounds.
+
+mod common;
+
+use common::{Netns, require_root, run, rxpath_bin};
+use serde_json::Value;
+use std::net::UdpSocket;
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+const PACKETS: u64 = 300;
+const PORT: u16 = 5555;
+
+/// `rxpath report --json` run inside the namespace, as an operator would on a container host.
+fn sample_in(ns: &Netns) -> Value {
+    let out = ns.exec(&[rxpath_bin(), "report", "--json"]);
+    serde_json::from_slice(&out.stdout).expect("report --json is JSON")
+}
+
+fn iface<'a>(s: &'a Value, name: &str) -> &'a Value {
+    s["interfaces"]
+        .as_array()
+        .expect("interfaces")
+        .iter()
+        .find(|i| i["name"] == name)
+        .unwrap_or_else(|| panic!("{name} not in the sample"))
+}
+
+fn u(v: &Value) -> u64 {
+    v.as_u64().unwrap_or_else(|| panic!("not a counter: {v}"))
+}
+
+fn mac(ns: &Netns, dev: &str) -> String {
+    let out = ns.exec(&["cat", &format!("/sys/class/net/{dev}/address")]);
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn sample_reads_a_known_scene_exactly() {
+    if !require_root("sample_reads_a_known_scene_exactly") {
+        return;
+    }
+    let a = Netns::new("live-a");
+    let b = Netns::new("live-b");
+    run(&[
+        "ip", "link", "add", "rxa0", "numrxqueues", "4", "numtxqueues", "4", "netns", &a.name,
+        "type", "veth", "peer", "name", "rxb0", "numrxqueues", "4", "numtxqueues", "4", "netns",
+        &b.name,
+    ]);
+    a.exec(&["ip", "addr", "add", "198.18.0.1/30", "dev", "rxa0"]);
+    b.exec(&["ip", "addr", "add", "198.18.0.2/30", "dev", "rxb0"]);
+    a.exec(&["ip", "link", "set", "rxa0", "up"]);
+    b.exec(&["ip", "link", "set", "rxb0", "up"]);
+    // Permanent neighbours: no ARP packets mixed into the counts.
+    let (ma, mb) = (mac(&a, "rxa0"), mac(&b, "rxb0"));
+    a.exec(&["ip", "neigh", "replace", "198.18.0.2", "lladdr", &mb, "dev", "rxa0", "nud", "permanent"]);
+    b.exec(&["ip", "neigh", "replace", "198.18.0.1", "lladdr", &ma, "dev", "rxb0", "nud", "permanent"]);
+
+    // Known settings: 2 rx / 2 tx channels through rxpath's own ethtool layer, RPS on rx-0.
+    b.enter(|| {
+        let mut ch = rxpath::source::ethtool::channels("rxb0").expect("veth channels");
+        ch.rx_count = 2;
+        ch.tx_count = 2;
+        rxpath::source::ethtool::set_channels("rxb0", &ch).expect("set veth channels");
+    });
+    b.exec(&["sh", "-c", "echo 3 > /sys/class/net/rxb0/queues/rx-0/rps_cpus"]);
+
+    // The receiver exists before the first sample so both samples list it.
+    let (sock_inode, receiver) = b.enter(|| {
+        let s = UdpSocket::bind(("198.18.0.2", PORT)).expect("bind in netns b");
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        // SAFETY: fstat on a valid fd into a zeroed stat.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        assert_eq!(unsafe { libc::fstat(s.as_raw_fd(), &mut st) }, 0);
+        (st.st_ino, s)
+    });
+
+    let before = sample_in(&b);
+    a.enter(|| {
+        let s = UdpSocket::bind(("198.18.0.1", 0)).expect("bind in netns a");
+        for i in 0..PACKETS {
+            s.send_to(&[i as u8; 100], ("198.18.0.2", PORT)).expect("send");
+        }
+    });
+    let mut got = 0;
+    let mut buf = [0u8; 2048];
+    while got < PACKETS {
+        receiver.recv(&mut buf).expect("every datagram arrives (veth, no loss)");
+        got += 1;
+    }
+    let after = sample_in(&b);
+
+    let (ib, ia) = (iface(&before, "rxb0"), iface(&after, "rxb0"));
+    let d = |f: &dyn Fn(&Value) -> &Value| u(f(ia)) - u(f(ib));
+    // The same count through every interface the kernel offers.
+    assert_eq!(d(&|i| &i["sysfs"]["statistics"]["rx_packets"]), PACKETS, "sysfs statistics");
+    assert_eq!(d(&|i| &i["proc_net_dev"]["rx_packets"]), PACKETS, "/proc/net/dev");
+    assert_eq!(d(&|i| &i["stats64"]["rx_packets"]), PACKETS, "rtnetlink stats64");
+    assert_eq!(d(&|i| &i["sysfs"]["statistics"]["rx_dropped"]), 0);
+
+    let snmp = |s: &Value, sec: &str, f: &str| u(&s["snmp"][sec][f]);
+    assert_eq!(snmp(&after, "Ip", "InReceives") - snmp(&before, "Ip", "InReceives"), PACKETS);
+    assert_eq!(snmp(&after, "Ip", "InDelivers") - snmp(&before, "Ip", "InDelivers"), PACKETS);
+    assert_eq!(snmp(&after, "Udp", "InDatagrams") - snmp(&before, "Udp", "InDatagrams"), PACKETS);
+    assert_eq!(snmp(&after, "Udp", "RcvbufErrors"), snmp(&before, "Udp", "RcvbufErrors"));
+
+    // softnet_stat is global: other traffic only adds.
+    let processed = |s: &Value| -> u64 {
+        s["softnet"]["rows"].as_array().unwrap().iter().map(|r| u(&r["processed"])).sum()
+    };
+    assert!(processed(&after).wrapping_sub(processed(&before)) >= PACKETS);
+
+    // Settings read back exactly.
+    let ch = &ia["ethtool"]["channels"];
+    assert_eq!((u(&ch["rx_count"]), u(&ch["tx_count"])), (2, 2), "channels: {ch}");
+    assert_eq!(ia["ethtool"]["driver"]["driver"], "veth");
+    let rx = ia["queues"]["rx"].as_array().unwrap();
+    assert_eq!(rx.len(), 2, "real rx queues follow the channel count");
+    let online: Vec<u64> = after["cpus"]["online"].as_array().unwrap().iter().map(u).collect();
+    let want: Vec<u64> = online.iter().copied().filter(|c| *c < 2).collect();
+    let rps: Vec<u64> = rx[0]["rps_cpus"].as_array().unwrap().iter().map(u).collect();
+    assert_eq!(rps, want, "rps_cpus of rx-0");
+    assert_eq!(rx[1]["rps_cpus"].as_array().unwrap().len(), 0);
+
+    // The receiving socket, with its inode, in the namespace's /proc/net/udp.
+    let sock = after["udp"]["udp"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["local_port"] == PORT)
+        .expect("the receiver in /proc/net/udp");
+    assert_eq!(sock["local_address"], "198.18.0.2");
+    assert_eq!(u(&sock["inode"]), sock_inode);
+    assert_eq!(u(&sock["drops"]), 0);
+    assert_eq!(u(&sock["rx_queue"]), 0, "all datagrams were read");
+    drop(receiver);
+}
+
+#[test]
+fn report_text_works_in_a_namespace_with_only_loopback() {
+    if !require_root("report_text_works_in_a_namespace_with_only_loopback") {
+        return;
+    }
+    let ns = Netns::new("lo-only");
+    let out = ns.exec(&[rxpath_bin(), "report"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("── 1 NIC and driver"), "{text}");
+    assert!(text.contains("lo  "), "loopback is listed: {text}");
+    assert!(text.lines().all(|l| l.chars().count() <= 80), "fits 80 columns:\n{text}");
+    // Global sysctls are not visible inside a child namespace: shown as such, never an error.
+    let json = ns.exec(&[rxpath_bin(), "report", "--json"]);
+    let v: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert!(v["sysctls"]["net.core.netdev_max_backlog"]["unavailable"].is_object(), "{}", v["sysctls"]);
+    assert!(v["sysctls"]["net.ipv4.udp_rmem_min"].is_u64(), "{}", v["sysctls"]);
+}
