@@ -215,10 +215,11 @@ pub fn parse_nul_separated(text: &str) -> Vec<String> {
 pub fn parse_environ(text: &str) -> IndexMap<String, String> {
     let mut vars = IndexMap::new();
     for entry in parse_nul_separated(text) {
-        if let Some((k, v)) = entry.split_once('=') {
-            if !k.is_empty() && !vars.contains_key(k) {
-                vars.insert(k.to_string(), v.to_string());
-            }
+        if let Some((k, v)) = entry.split_once('=')
+            && !k.is_empty()
+            && !vars.contains_key(k)
+        {
+            vars.insert(k.to_string(), v.to_string());
         }
     }
     vars
