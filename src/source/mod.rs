@@ -2,7 +2,10 @@
 //! fuzzers call them directly; each module's `read` does the I/O through a `Root` and turns whatever
 //! is missing into `Unavailable`.
 
+pub mod cpus;
 pub mod cpuset;
+pub mod environment;
+pub mod sysctl;
 
 use crate::avail::{Avail, Unavailable};
 use crate::root::Root;
