@@ -107,7 +107,8 @@ fn check_target(dir: &Path) -> Result<(), String> {
             Ok(())
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let parent =
+                dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
             if parent.is_dir() {
                 Ok(())
             } else {

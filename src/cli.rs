@@ -43,10 +43,12 @@ pub enum Command {
     /// Print the receive path of this host (or of a capture) stage by stage.
     Report(ReportArgs),
     /// Save everything `report` reads to DIR, to replay later with `report --root DIR`.
-    #[command(long_about = "Save everything `report` reads to DIR: the kernel files as they were, \
+    #[command(
+        long_about = "Save everything `report` reads to DIR: the kernel files as they were, \
 under the same paths (sysfs links included), plus what came from ioctls and netlink as JSON \
 (rxpath-capture.json) and the sample itself (rxpath-sample.json). DIR must be new or empty; the \
-capture appears complete or not at all. Run as root to capture the parts that need it.")]
+capture appears complete or not at all. Run as root to capture the parts that need it."
+    )]
     Capture(CaptureArgs),
 }
 

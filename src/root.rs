@@ -109,6 +109,37 @@ impl Root {
         r
     }
 
+    /// Reads a file whose full text must not go into a capture (another process's environment,
+    /// every process's name): the caller gets the real text, a capture keeps only what `keep`
+    /// returns for it, or nothing at all for `None`. Replay then parses the kept part the same way.
+    pub fn read_redacted(
+        &self,
+        kernel_path: &str,
+        keep: impl FnOnce(&str) -> Option<String>,
+    ) -> io::Result<String> {
+        if let Some(e) = self.replayed_error(kernel_path) {
+            return Err(e);
+        }
+        let text =
+            fs::read(self.path(kernel_path)).map(|b| String::from_utf8_lossy(&b).into_owned());
+        match &text {
+            Ok(t) => {
+                if let Some(kept) = keep(t) {
+                    self.record(|rec| {
+                        rec.files.insert(kernel_path.to_string(), kept.into_bytes());
+                    });
+                }
+            }
+            Err(e) => {
+                let errno = e.raw_os_error().unwrap_or(libc::EIO);
+                self.record(|rec| {
+                    rec.errors.insert(kernel_path.to_string(), errno);
+                });
+            }
+        }
+        text
+    }
+
     /// Reads a whole kernel file as text (lossy: kernel text files are ASCII, but a corrupt dump
     /// must not stop a sample).
     pub fn read(&self, kernel_path: &str) -> io::Result<String> {

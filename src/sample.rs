@@ -4,6 +4,7 @@
 //! rendering. Each part is a value or `Unavailable { what, why }`, so a missing file, a driver without
 //! an ioctl or a network namespace without a sysctl never aborts the sample.
 
+use crate::Unavailable;
 use crate::avail::Avail;
 use crate::capture::KernelRecord;
 use crate::root::Root;
@@ -11,10 +12,8 @@ use crate::source::{
     cpus, environment, ethtool, iface, interrupts, irq, netdev, netlink, packet, queues, snmp,
     softirqs, softnet, stat, sysctl, udp,
 };
-use crate::Unavailable;
 use serde::{Deserialize, Serialize};
 use std::time::{SystemTime, UNIX_EPOCH};
-
 
 /// Bumped when a key of the JSON format changes meaning or disappears (docs/sample-format.md).
 pub const FORMAT_VERSION: u32 = 1;

@@ -43,7 +43,8 @@ fn capture_cli_refuses_a_non_empty_directory_and_changes_nothing() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not empty"), "{err}");
-    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+    let names: Vec<_> =
+        std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name()).collect();
     assert_eq!(names, vec![std::ffi::OsString::from("keep")]);
 }
 
@@ -54,11 +55,15 @@ fn capture_then_report_root_via_cli() {
     let t = target.to_str().unwrap();
     let out = Command::new(common::rxpath_bin()).args(["capture", t]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = Command::new(common::rxpath_bin()).args(["report", "--json", "--root", t]).output().unwrap();
+    let out = Command::new(common::rxpath_bin())
+        .args(["report", "--json", "--root", t])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let mut replay: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let mut saved: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(target.join(capture::SAMPLE_FILE)).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(target.join(capture::SAMPLE_FILE)).unwrap())
+            .unwrap();
     replay["host"]["source"] = "".into();
     saved["host"]["source"] = "".into();
     assert_eq!(replay, saved);
@@ -66,7 +71,10 @@ fn capture_then_report_root_via_cli() {
 
 #[test]
 fn bad_root_is_a_clear_error() {
-    let out = Command::new(common::rxpath_bin()).args(["report", "--root", "/nonexistent/x"]).output().unwrap();
+    let out = Command::new(common::rxpath_bin())
+        .args(["report", "--root", "/nonexistent/x"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a directory"));
 }

@@ -48,7 +48,8 @@ fn report_over_fixture_trees() {
         let text = rxpath(&["report", "--root", dir.to_str().unwrap()]);
         assert!(text.lines().all(|l| l.chars().count() <= 80), "{tree}: a line is over 80 columns");
         check(&format!("{tree}.txt"), &normalise(&text, &dir));
-        let verbose = rxpath(&["report", "--verbose", "--cpus", "all", "--root", dir.to_str().unwrap()]);
+        let verbose =
+            rxpath(&["report", "--verbose", "--cpus", "all", "--root", dir.to_str().unwrap()]);
         check(&format!("{tree}.verbose.txt"), &normalise(&verbose, &dir));
     }
 }

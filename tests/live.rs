@@ -45,8 +45,26 @@ fn sample_reads_a_known_scene_exactly() {
     let a = Netns::new("live-a");
     let b = Netns::new("live-b");
     run(&[
-        "ip", "link", "add", "rxa0", "numrxqueues", "4", "numtxqueues", "4", "netns", &a.name,
-        "type", "veth", "peer", "name", "rxb0", "numrxqueues", "4", "numtxqueues", "4", "netns",
+        "ip",
+        "link",
+        "add",
+        "rxa0",
+        "numrxqueues",
+        "4",
+        "numtxqueues",
+        "4",
+        "netns",
+        &a.name,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "rxb0",
+        "numrxqueues",
+        "4",
+        "numtxqueues",
+        "4",
+        "netns",
         &b.name,
     ]);
     a.exec(&["ip", "addr", "add", "198.18.0.1/30", "dev", "rxa0"]);
@@ -55,8 +73,30 @@ fn sample_reads_a_known_scene_exactly() {
     b.exec(&["ip", "link", "set", "rxb0", "up"]);
     // Permanent neighbours: no ARP packets mixed into the counts.
     let (ma, mb) = (mac(&a, "rxa0"), mac(&b, "rxb0"));
-    a.exec(&["ip", "neigh", "replace", "198.18.0.2", "lladdr", &mb, "dev", "rxa0", "nud", "permanent"]);
-    b.exec(&["ip", "neigh", "replace", "198.18.0.1", "lladdr", &ma, "dev", "rxb0", "nud", "permanent"]);
+    a.exec(&[
+        "ip",
+        "neigh",
+        "replace",
+        "198.18.0.2",
+        "lladdr",
+        &mb,
+        "dev",
+        "rxa0",
+        "nud",
+        "permanent",
+    ]);
+    b.exec(&[
+        "ip",
+        "neigh",
+        "replace",
+        "198.18.0.1",
+        "lladdr",
+        &ma,
+        "dev",
+        "rxb0",
+        "nud",
+        "permanent",
+    ]);
 
     // Known settings: 2 rx / 2 tx channels through rxpath's own ethtool layer, RPS on rx-0.
     b.enter(|| {
@@ -152,6 +192,10 @@ fn report_text_works_in_a_namespace_with_only_loopback() {
     // Global sysctls are not visible inside a child namespace: shown as such, never an error.
     let json = ns.exec(&[rxpath_bin(), "report", "--json"]);
     let v: Value = serde_json::from_slice(&json.stdout).unwrap();
-    assert!(v["sysctls"]["net.core.netdev_max_backlog"]["unavailable"].is_object(), "{}", v["sysctls"]);
+    assert!(
+        v["sysctls"]["net.core.netdev_max_backlog"]["unavailable"].is_object(),
+        "{}",
+        v["sysctls"]
+    );
     assert!(v["sysctls"]["net.ipv4.udp_rmem_min"].is_u64(), "{}", v["sysctls"]);
 }

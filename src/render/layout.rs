@@ -7,8 +7,12 @@ pub const WIDTH: usize = 80;
 /// Exact below ten million (operators compare these with `nstat` and `ethtool -S`), compact above
 /// so columns stay narrow on busy hosts.
 pub fn count(n: u64) -> String {
-    const UNITS: [(u64, &str); 4] =
-        [(1_000_000_000_000_000, "P"), (1_000_000_000_000, "T"), (1_000_000_000, "G"), (1_000_000, "M")];
+    const UNITS: [(u64, &str); 4] = [
+        (1_000_000_000_000_000, "P"),
+        (1_000_000_000_000, "T"),
+        (1_000_000_000, "G"),
+        (1_000_000, "M"),
+    ];
     if n < 10_000_000 {
         return n.to_string();
     }

@@ -60,7 +60,8 @@ fn header(s: &Sample, out: &mut Vec<String>) {
     out.push(format!("rxpath report · {host} · {kernel}"));
     out.push(format!("{cpus} · {nodes}"));
     let when = s.host.taken_at_ms.map(utc).unwrap_or_else(|| "at an unrecorded time".into());
-    let from = if s.host.source == "live" { "the live host".to_string() } else { s.host.source.clone() };
+    let from =
+        if s.host.source == "live" { "the live host".to_string() } else { s.host.source.clone() };
     let who = if s.host.privileged { "as root" } else { "without root (some parts need it)" };
     out.push(format!("read {when} from {from}, {who}"));
     out.push("Counters are totals since boot (or since the device appeared).".into());
@@ -200,7 +201,11 @@ fn nic(i: &Interface, opt: &TextOptions, out: &mut Vec<String>) {
         let items: Vec<String> = keys
             .iter()
             .filter_map(|k| st.get(*k).map(|v| (k, *v)))
-            .filter(|(k, v)| opt.verbose || *v != 0 || matches!(**k, "rx_packets" | "rx_dropped" | "rx_missed_errors"))
+            .filter(|(k, v)| {
+                opt.verbose
+                    || *v != 0
+                    || matches!(**k, "rx_packets" | "rx_dropped" | "rx_missed_errors")
+            })
             .map(|(k, v)| format!("{k} {}", count(v)))
             .collect();
         out.extend(pack(2, &items, "  "));
@@ -216,7 +221,10 @@ fn nic(i: &Interface, opt: &TextOptions, out: &mut Vec<String>) {
             drops.push(format!("driver counters: no drops in {all} (ethtool -S)"));
             out.extend(pack(2, &drops, "  "));
         } else {
-            out.push(format!("  driver counters (ethtool -S){}:", if opt.verbose { "" } else { ", drops" }));
+            out.push(format!(
+                "  driver counters (ethtool -S){}:",
+                if opt.verbose { "" } else { ", drops" }
+            ));
             out.extend(pack(4, &drops, "  "));
         }
     }
@@ -296,8 +304,12 @@ fn irq_cpus(irq: &crate::source::irq::NicIrq) -> String {
 /// `rx_queue_0_packets`, others `rx-0.packets`).
 fn queue_counters(i: &Interface, index: u32) -> (Option<u64>, Option<u64>) {
     let Some(st) = i.ethtool.stats.value() else { return (None, None) };
-    let prefixes =
-        [format!("rx{index}_"), format!("rx_queue_{index}_"), format!("rx-{index}."), format!("rx{index}.")];
+    let prefixes = [
+        format!("rx{index}_"),
+        format!("rx_queue_{index}_"),
+        format!("rx-{index}."),
+        format!("rx{index}."),
+    ];
     let mut packets = None;
     let mut drops: Option<u64> = None;
     for (k, v) in st {
@@ -335,7 +347,8 @@ fn irq_stage(s: &Sample, _opt: &TextOptions, out: &mut Vec<String>) {
                             .and_then(|a| a.first().cloned())
                             .unwrap_or_else(|| "?".into()),
                     };
-                    let total = irq_total(s, q.irq).map(|t| format!(" ({})", count(t))).unwrap_or_default();
+                    let total =
+                        irq_total(s, q.irq).map(|t| format!(" ({})", count(t))).unwrap_or_default();
                     format!("{} {role} → cpu {}{total}", q.irq, irq_cpus(q))
                 })
                 .collect();
@@ -373,7 +386,7 @@ fn sysctl_items(s: &Sample, names: &[&str]) -> Vec<String> {
         .map(|n| {
             let short = n.rsplit('.').next().unwrap_or(n);
             match s.sysctls.0.get(*n) {
-                Some(Avail::Value(v)) => format!("{short} {}", v.display()),
+                Some(Avail::Value(v)) => format!("{short} {v}"),
                 Some(Avail::Unavailable(_)) | None => format!("{short} ?"),
             }
         })
@@ -500,7 +513,15 @@ fn cpu_table(s: &Sample, opt: &TextOptions, out: &mut Vec<String>) {
     };
     let o = |v: Option<u64>| v.map(count).unwrap_or("-".into());
     let mut t = Table::new(&[
-        "cpu", "processed", "dropped", "squeezed", "rps_ipi", "flow_lim", "backlog", "NET_RX", "si%",
+        "cpu",
+        "processed",
+        "dropped",
+        "squeezed",
+        "rps_ipi",
+        "flow_lim",
+        "backlog",
+        "NET_RX",
+        "si%",
     ]);
     for r in &selected {
         t.row(vec![
@@ -518,7 +539,10 @@ fn cpu_table(s: &Sample, opt: &TextOptions, out: &mut Vec<String>) {
     let hidden = rows.len() - selected.len();
     if hidden > 0 {
         let sum = |f: fn(&CpuRow) -> Option<u64>| {
-            rows.iter().filter(|r| !selected.iter().any(|x| x.cpu == r.cpu)).filter_map(f).sum::<u64>()
+            rows.iter()
+                .filter(|r| !selected.iter().any(|x| x.cpu == r.cpu))
+                .filter_map(f)
+                .sum::<u64>()
         };
         t.row(vec![
             format!("+{hidden}"),
@@ -563,7 +587,8 @@ fn backlog_stage(s: &Sample, out: &mut Vec<String>) {
         " · ",
     ));
     if let Some(sn) = s.softnet.value() {
-        let sum = |f: fn(&crate::source::softnet::SoftnetRow) -> u64| sn.rows.iter().map(f).sum::<u64>();
+        let sum =
+            |f: fn(&crate::source::softnet::SoftnetRow) -> u64| sn.rows.iter().map(f).sum::<u64>();
         out.push(format!(
             "all CPUs: dropped {} · flow_limit_count {} · received_rps {} · backlog_len now {}",
             count(sum(|r| r.dropped as u64)),
@@ -608,10 +633,7 @@ fn snmp_items(
     fields: &[&str],
 ) -> Vec<String> {
     let Some(sn) = snmp.value() else { return Vec::new() };
-    fields
-        .iter()
-        .filter_map(|f| sn.get(section, f).map(|v| format!("{f} {}", signed(v))))
-        .collect()
+    fields.iter().filter_map(|f| sn.get(section, f).map(|v| format!("{f} {}", signed(v)))).collect()
 }
 
 fn signed(v: i64) -> String {
@@ -702,7 +724,15 @@ fn transport_stage(s: &Sample, out: &mut Vec<String>) {
     let udp = snmp_items(
         &s.snmp,
         "Udp",
-        &["InDatagrams", "NoPorts", "InErrors", "RcvbufErrors", "InCsumErrors", "MemErrors", "IgnoredMulti"],
+        &[
+            "InDatagrams",
+            "NoPorts",
+            "InErrors",
+            "RcvbufErrors",
+            "InCsumErrors",
+            "MemErrors",
+            "IgnoredMulti",
+        ],
     );
     if !udp.is_empty() {
         out.push("Udp:".into());
@@ -718,7 +748,9 @@ fn transport_stage(s: &Sample, out: &mut Vec<String>) {
             "Udp6MemErrors",
         ]
         .iter()
-        .filter_map(|k| v6.get(*k).map(|v| format!("{} {}", k.trim_start_matches("Udp6"), signed(*v))))
+        .filter_map(|k| {
+            v6.get(*k).map(|v| format!("{} {}", k.trim_start_matches("Udp6"), signed(*v)))
+        })
         .collect();
         if !items.is_empty() {
             out.push("Udp6:".into());
@@ -728,7 +760,14 @@ fn transport_stage(s: &Sample, out: &mut Vec<String>) {
     let tcp = snmp_items(
         &s.netstat,
         "TcpExt",
-        &["ListenOverflows", "ListenDrops", "TCPBacklogDrop", "PFMemallocDrop", "TCPRcvQDrop", "TCPZeroWindowDrop"],
+        &[
+            "ListenOverflows",
+            "ListenDrops",
+            "TCPBacklogDrop",
+            "PFMemallocDrop",
+            "TCPRcvQDrop",
+            "TCPZeroWindowDrop",
+        ],
     );
     if !tcp.is_empty() {
         out.push("TcpExt:".into());
@@ -738,7 +777,12 @@ fn transport_stage(s: &Sample, out: &mut Vec<String>) {
         0,
         &sysctl_items(
             s,
-            &["net.core.rmem_default", "net.core.rmem_max", "net.ipv4.udp_mem", "net.ipv4.udp_rmem_min"],
+            &[
+                "net.core.rmem_default",
+                "net.core.rmem_max",
+                "net.ipv4.udp_mem",
+                "net.ipv4.udp_rmem_min",
+            ],
         ),
         " · ",
     ));
@@ -762,7 +806,8 @@ fn socket_stage(s: &Sample, out: &mut Vec<String>) {
         s.udp.udp.value().map_or(0, Vec::len),
         s.udp.udp6.value().map_or(0, Vec::len),
     ));
-    let mut top: Vec<_> = all.iter().filter(|u| u.drops.unwrap_or(0) > 0 || u.rx_queue > 0).collect();
+    let mut top: Vec<_> =
+        all.iter().filter(|u| u.drops.unwrap_or(0) > 0 || u.rx_queue > 0).collect();
     top.sort_by_key(|u| std::cmp::Reverse((u.drops.unwrap_or(0), u.rx_queue)));
     if !top.is_empty() {
         let mut t = Table::new(&["local address", "rx_queue", "drops", "uid", "inode"]);
@@ -777,7 +822,10 @@ fn socket_stage(s: &Sample, out: &mut Vec<String>) {
         }
         out.extend(t.render(2));
         if top.len() > 10 {
-            out.push(format!("  … {} more with queued data or drops (--json lists all)", top.len() - 10));
+            out.push(format!(
+                "  … {} more with queued data or drops (--json lists all)",
+                top.len() - 10
+            ));
         }
     }
     match s.packet.value() {
@@ -809,7 +857,11 @@ fn unavailable(s: &Sample, opt: &TextOptions, out: &mut Vec<String>) {
     }
     let mut by_why: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (path, what, why) in found {
-        by_why.entry(why).or_default().push(if opt.verbose { format!("{path} ({what})") } else { what });
+        by_why.entry(why).or_default().push(if opt.verbose {
+            format!("{path} ({what})")
+        } else {
+            what
+        });
     }
     out.push(String::new());
     out.push(rule("Not available"));
@@ -832,7 +884,11 @@ fn unavailable(s: &Sample, opt: &TextOptions, out: &mut Vec<String>) {
     }
 }
 
-fn collect_unavailable(v: &serde_json::Value, path: String, found: &mut Vec<(String, String, String)>) {
+fn collect_unavailable(
+    v: &serde_json::Value,
+    path: String,
+    found: &mut Vec<(String, String, String)>,
+) {
     match v {
         serde_json::Value::Object(m) => {
             if let Some(u) = m.get("unavailable").filter(|_| m.len() == 1) {
@@ -847,7 +903,11 @@ fn collect_unavailable(v: &serde_json::Value, path: String, found: &mut Vec<(Str
         }
         serde_json::Value::Array(a) => {
             for (i, x) in a.iter().enumerate() {
-                let key = x.get("name").and_then(|n| n.as_str()).map(String::from).unwrap_or(i.to_string());
+                let key = x
+                    .get("name")
+                    .and_then(|n| n.as_str())
+                    .map(String::from)
+                    .unwrap_or(i.to_string());
                 collect_unavailable(x, format!("{path}[{key}]"), found);
             }
         }
@@ -901,7 +961,15 @@ mod tests {
 
     #[test]
     fn drop_counters_by_driver_names() {
-        for n in ["rx0_drops", "rx_missed_errors", "rx_no_dma_resources", "rx_out_of_buffer", "port.rx_discards", "rx_fifo_errors", "bw_in_allowance_exceeded"] {
+        for n in [
+            "rx0_drops",
+            "rx_missed_errors",
+            "rx_no_dma_resources",
+            "rx_out_of_buffer",
+            "port.rx_discards",
+            "rx_fifo_errors",
+            "bw_in_allowance_exceeded",
+        ] {
             assert!(is_drop_counter(n), "{n}");
         }
         for n in ["rx_packets", "rx0_bytes", "tx_timeouts"] {

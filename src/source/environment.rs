@@ -100,15 +100,21 @@ pub fn read_irqbalance(root: &Root) -> Avail<Irqbalance> {
         .unwrap_or_default();
 
     let environ_path = format!("/proc/{pid}/environ");
-    let environ: Avail<IndexMap<String, String>> = match root.read(&environ_path) {
-        Ok(text) => Avail::Value(
-            parse_environ(&text)
-                .into_iter()
-                .filter(|(k, _)| k.starts_with("IRQBALANCE_"))
-                .collect(),
-        ),
-        Err(e) => Avail::Unavailable(Unavailable::from_io(&environ_path, &e)),
+    // A capture keeps only irqbalance's own variables, never the rest of its environment.
+    let keep_irqbalance_vars = |t: &str| {
+        let kept: Vec<&str> = t.split('\0').filter(|kv| kv.starts_with("IRQBALANCE_")).collect();
+        Some(kept.iter().map(|kv| format!("{kv}\0")).collect::<String>())
     };
+    let environ: Avail<IndexMap<String, String>> =
+        match root.read_redacted(&environ_path, keep_irqbalance_vars) {
+            Ok(text) => Avail::Value(
+                parse_environ(&text)
+                    .into_iter()
+                    .filter(|(k, _)| k.starts_with("IRQBALANCE_"))
+                    .collect(),
+            ),
+            Err(e) => Avail::Unavailable(Unavailable::from_io(&environ_path, &e)),
+        };
 
     let (banned_cpus, banned_from) = match environ.value() {
         Some(vars) => match banned_from_vars(vars) {
@@ -195,8 +201,10 @@ fn find_process(root: &Root, name: &str) -> Result<Option<u32>, Unavailable> {
         .collect();
     pids.sort_unstable();
     Ok(pids.into_iter().find(|pid| {
-        root.read(&format!("/proc/{pid}/comm"))
-            .is_ok_and(|comm| comm.strip_suffix('\n').unwrap_or(&comm) == name)
+        let is_it = |comm: &str| comm.strip_suffix('\n').unwrap_or(comm) == name;
+        // A capture keeps the comm of the process looked for, not the name of every process.
+        root.read_redacted(&format!("/proc/{pid}/comm"), |c| is_it(c).then(|| c.to_string()))
+            .is_ok_and(|comm| is_it(&comm))
     }))
 }
 

@@ -81,6 +81,25 @@ pub enum SysctlValue {
     Text(String),
 }
 
+impl std::fmt::Display for SysctlValue {
+    /// As an operator would type it back to `sysctl -w`: numbers space-separated, a CPU mask as its
+    /// CPU list (or `none`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SysctlValue::Int(v) => write!(f, "{v}"),
+            SysctlValue::Ints(v) => {
+                let parts: Vec<String> = v.iter().map(i64::to_string).collect();
+                write!(f, "{}", parts.join(" "))
+            }
+            SysctlValue::CpuMask { cpus, .. } if cpus.is_empty() => write!(f, "none"),
+            SysctlValue::CpuMask { cpus, .. } => {
+                write!(f, "cpus {}", crate::source::cpuset::format_list(cpus))
+            }
+            SysctlValue::Text(t) => write!(f, "{t}"),
+        }
+    }
+}
+
 /// The receive-path sysctls by dotted name, in `RX_SYSCTLS` order. JSON:
 /// `{"net.core.netdev_budget": 300, "net.ipv4.udp_mem": [575802, 767736, 1151604], ...}`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
