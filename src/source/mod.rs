@@ -3,6 +3,10 @@
 //! is missing into `Unavailable`.
 
 pub mod cpuset;
+pub mod netdev;
+pub mod packet;
+pub mod snmp;
+pub mod udp;
 
 use crate::avail::{Avail, Unavailable};
 use crate::root::Root;
