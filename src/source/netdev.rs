@@ -37,7 +37,8 @@ pub struct NetDev {
 }
 
 /// One interface: its name and every counter of its line, keyed `rx_<word>` / `tx_<word>` in
-/// column order.
+/// column order. `rx_drop` and `rx_frame` are sums (see the module documentation): `rx_drop` =
+/// `rx_dropped + rx_missed_errors`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NetDevRow {
     pub name: String,
