@@ -5,7 +5,11 @@
 pub mod cpus;
 pub mod cpuset;
 pub mod environment;
+pub mod netdev;
+pub mod packet;
+pub mod snmp;
 pub mod sysctl;
+pub mod udp;
 
 use crate::avail::{Avail, Unavailable};
 use crate::root::Root;
