@@ -3,6 +3,10 @@
 //! is missing into `Unavailable`.
 
 pub mod cpuset;
+pub mod interrupts;
+pub mod softirqs;
+pub mod softnet;
+pub mod stat;
 
 use crate::avail::{Avail, Unavailable};
 use crate::root::Root;
