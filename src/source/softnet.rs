@@ -280,6 +280,13 @@ mod tests {
     }
 
     #[test]
+    fn values_above_i32_max() {
+        let s = parse(&format!("f003eca7 80000000 FFFFFFFF {}", zeros(8)), None).unwrap();
+        let r = &s.rows[0];
+        assert_eq!((r.processed, r.dropped, r.time_squeeze), (4026789031, 1 << 31, u32::MAX));
+    }
+
+    #[test]
     fn extra_columns_are_kept() {
         let s = parse(&format!("{} 0000abcd FFFFFFFF", zeros(15)), None).unwrap();
         assert_eq!(s.columns, 17);
