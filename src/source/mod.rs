@@ -5,9 +5,13 @@
 pub mod cpus;
 pub mod cpuset;
 pub mod environment;
+pub mod interrupts;
 pub mod netdev;
 pub mod packet;
 pub mod snmp;
+pub mod softirqs;
+pub mod softnet;
+pub mod stat;
 pub mod sysctl;
 pub mod udp;
 

@@ -1,0 +1,473 @@
+//! `/proc/interrupts`: per-CPU hard IRQ counts (KERNEL.md §2.1).
+//!
+//! The header names the **online** CPUs (`CPU0 CPU1 CPU3 …`; offline ones are missing). Each row is
+//! a label (`38:`, `NMI:`, `IPI0:`, `ERR:`), up to one count per header CPU, then free text. Counts
+//! wider than the `%10u` field break the column alignment, and labels can be glued to the first
+//! value (`IPI0:2768808080`), so rows are read token by token, never by column offset: up to
+//! header-many leading integers are counts, the first non-integer starts the text.
+//!
+//! For numbered IRQs the text holds chip, hwirq, trigger and action names in a format that changed
+//! many times; they are split out best effort (the authoritative values are in /sys/kernel/irq/N/).
+
+use super::{ParseError, read_parsed};
+use crate::avail::Avail;
+use crate::root::Root;
+use serde::{Deserialize, Serialize};
+
+pub const PATH: &str = "/proc/interrupts";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Interrupts {
+    /// The CPU ids of the header, in order (online CPUs).
+    pub cpus: Vec<u32>,
+    pub rows: Vec<IrqRow>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IrqRow {
+    /// The label without its colon: `38`, `NMI`, `IPI0`, `ERR`, `I/O`.
+    pub irq: String,
+    /// One count per header CPU, in header order (`counts[i]` belongs to `cpus[i]`); fewer when the
+    /// row has fewer (`FIQ:` has none). **Empty for the one-value rows `ERR`, `MIS`, `Err`**, whose
+    /// value is a system-wide total, not a count of the first CPU: it is in `total`.
+    pub counts: Vec<u64>,
+    /// Sum of `counts` (saturating), or the single value of an `ERR`/`MIS`/`Err` row.
+    pub total: u64,
+    /// Integers after the header-many counts on a named row. MT6589 (3.4) prints IPI counts for all
+    /// four cores while its header lists only the one online CPU: those values belong to CPUs not
+    /// in the header, so they are kept here and neither in `counts` nor in `total`. Always empty
+    /// for numbered IRQs (what follows their counts is chip text).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_counts: Vec<u64>,
+    /// The free-text tail as printed, trimmed (`IR-PCI-MSI 512000-edge      ahci[0000:00:1f.2]`,
+    /// `Local timer interrupts`, empty for s390x `EXT:`).
+    pub text: String,
+    /// Interrupt chip (`IO-APIC`, `PCI-MSIX-0000:00:03.0`, `GICv3`, `ITS-MSI`); numbered IRQs only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chip: Option<String>,
+    /// Hardware IRQ number in the chip's domain, as printed (decimal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hwirq: Option<String>,
+    /// `Level`/`Edge` (ARM, `CONFIG_GENERIC_IRQ_SHOW_LEVEL`) or else the flow handler name printed
+    /// after a `-` (`edge`, `fasteoi`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<String>,
+    /// Action (handler) names; several on a shared IRQ. Empty when the IRQ has none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<String>,
+}
+
+impl IrqRow {
+    /// True for a numbered (hardware) IRQ, false for arch rows like `NMI`, `LOC`, `IPI0`.
+    pub fn is_numbered(&self) -> bool {
+        is_number(&self.irq)
+    }
+}
+
+/// Parses /proc/interrupts text. Linear in the input; one allocation per row besides its counts.
+pub fn parse(text: &str) -> Result<Interrupts, ParseError> {
+    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let cpus = match lines.next() {
+        Some((i, header)) => parse_cpu_header(header, i + 1, "/proc/interrupts")?,
+        None => return Err(ParseError::new(0, "/proc/interrupts is empty (no CPU header)")),
+    };
+    let ncpus = cpus.len();
+    let mut rows = Vec::new();
+    for (i, line) in lines {
+        rows.push(parse_row(line, i + 1, ncpus)?);
+    }
+    Ok(Interrupts { cpus, rows })
+}
+
+/// Parses a `CPU0 CPU1 …` header (shared with /proc/softirqs).
+pub(crate) fn parse_cpu_header(
+    line: &str,
+    lineno: usize,
+    file: &str,
+) -> Result<Vec<u32>, ParseError> {
+    let mut cpus = Vec::new();
+    for tok in line.split_ascii_whitespace() {
+        let id = tok
+            .strip_prefix("CPU")
+            .filter(|d| is_number(d))
+            .and_then(|d| d.parse::<u32>().ok())
+            .ok_or_else(|| {
+                ParseError::new(lineno, format!("{file}: header token {tok:?} is not CPU<n>"))
+            })?;
+        cpus.push(id);
+    }
+    if cpus.is_empty() {
+        return Err(ParseError::new(lineno, format!("{file}: header names no CPU")));
+    }
+    Ok(cpus)
+}
+
+fn parse_row(line: &str, lineno: usize, ncpus: usize) -> Result<IrqRow, ParseError> {
+    let (label, rest) = line.split_once(':').ok_or_else(|| {
+        ParseError::new(lineno, format!("/proc/interrupts: no `label:` in {:?}", short(line)))
+    })?;
+    let irq = label.trim();
+    if irq.is_empty() {
+        return Err(ParseError::new(lineno, "/proc/interrupts: empty row label"));
+    }
+    let numbered = is_number(irq);
+    // x86 ERR/MIS and ARM Err print one system-wide value, not one per CPU.
+    let single = !numbered && matches!(irq, "ERR" | "MIS" | "Err");
+
+    let mut cur = Cursor::new(rest);
+    let mut counts = Vec::new();
+    let mut extra_counts = Vec::new();
+    let mut total: u64 = 0;
+    if single {
+        if let Some(v) = cur.take_integer() {
+            total = v;
+        }
+    } else {
+        counts.reserve_exact(ncpus);
+        while counts.len() < ncpus {
+            match cur.take_integer() {
+                Some(v) => {
+                    total = total.saturating_add(v);
+                    counts.push(v);
+                }
+                None => break,
+            }
+        }
+        if !numbered && counts.len() == ncpus {
+            while let Some(v) = cur.take_integer() {
+                extra_counts.push(v);
+            }
+        }
+    }
+    let tail = cur.rest().trim();
+    let mut row = IrqRow {
+        irq: irq.to_string(),
+        counts,
+        total,
+        extra_counts,
+        text: tail.to_string(),
+        chip: None,
+        hwirq: None,
+        trigger: None,
+        actions: Vec::new(),
+    };
+    if numbered {
+        split_tail(tail, &mut row);
+    }
+    Ok(row)
+}
+
+/// Walks a row token by token, remembering where the unread text starts.
+struct Cursor<'a> {
+    s: &'a str,
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn new(s: &'a str) -> Self {
+        Cursor { s, pos: 0 }
+    }
+
+    /// The next whitespace-separated token and its start, without consuming it.
+    fn peek(&self) -> Option<(usize, &'a str)> {
+        let rest = self.s.get(self.pos..)?;
+        let start = self.pos + (rest.len() - rest.trim_start().len());
+        let tok_rest = self.s.get(start..)?;
+        let end = tok_rest.find(|c: char| c.is_whitespace()).unwrap_or(tok_rest.len());
+        let tok = tok_rest.get(..end)?;
+        if tok.is_empty() { None } else { Some((start, tok)) }
+    }
+
+    fn advance_past(&mut self, start: usize, tok: &str) {
+        self.pos = start + tok.len();
+    }
+
+    /// Consumes the next token if it is a whole unsigned integer.
+    fn take_integer(&mut self) -> Option<u64> {
+        let (start, tok) = self.peek()?;
+        if !is_number(tok) {
+            return None;
+        }
+        let v = tok.parse().ok()?;
+        self.advance_past(start, tok);
+        Some(v)
+    }
+
+    fn rest(&self) -> &'a str {
+        self.s.get(self.pos..).unwrap_or("")
+    }
+}
+
+fn is_number(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Flow handler names (`desc->name`) that old kernels glue to the chip name: `IO-APIC-edge`.
+const FLOW_NAMES: &[&str] = &[
+    "edge",
+    "level",
+    "fasteoi",
+    "simple",
+    "percpu",
+    "percpu_devid",
+    "edge_eoi",
+    "nested",
+    "untracked",
+    "bad",
+    "XT",
+];
+
+/// Does this token belong to the chip part after the chip name: a hwirq (`27`, `2-edge`), a
+/// trigger (`Level`, `Edge`) or a flow handler (`-fasteoi`)?
+fn is_chip_detail(tok: &str) -> bool {
+    is_number(tok) || split_hwirq_flow(tok).is_some() || is_trigger(tok) || is_flow(tok)
+}
+
+fn is_trigger(tok: &str) -> bool {
+    tok == "Level" || tok == "Edge"
+}
+
+fn is_flow(tok: &str) -> bool {
+    tok.len() > 1 && tok.starts_with('-')
+}
+
+/// `512000-edge` → (`512000`, `edge`).
+fn split_hwirq_flow(tok: &str) -> Option<(&str, &str)> {
+    let (num, flow) = tok.split_once('-')?;
+    (is_number(num) && !flow.is_empty()).then_some((num, flow))
+}
+
+/// Splits a numbered IRQ's tail into chip, hwirq, trigger and actions.
+///
+/// Shapes seen: `IO-APIC-edge  timer` (≤ 3.x, chip and flow glued), `IO-APIC   2-edge  timer`,
+/// `PCI-MSIX-0000:00:03.0   1-edge  virtio2-input.0`, `GICv3  27 Level  arch_timer`,
+/// `PCI-MSI  mlx5_comp0@pci:0002:00:00.0` (s390x, no hwirq), `-  debug-signal` (MT6589, no chip
+/// name), and old ARM with no chip at all: `sep4020 Timer Tick`. The kernel separates the chip
+/// part from the actions with at least two spaces, while action names use single spaces, which is
+/// what tells `PCI-MSI  foo` (chip + action) from `sep4020 Timer Tick` (one action).
+fn split_tail(tail: &str, row: &mut IrqRow) {
+    let mut cur = Cursor::new(tail);
+    let Some((s0, t0)) = cur.peek() else { return };
+    cur.advance_past(s0, t0);
+    let next = cur.peek();
+    let gap_after_t0 = next.map_or(0, |(s1, _)| s1 - (s0 + t0.len()));
+    let mut chip_part = true;
+    if t0 == "-" {
+        // MediaTek: empty chip name and empty flow name print as a lone dash.
+    } else if next.is_some_and(|(_, t1)| is_chip_detail(t1)) {
+        row.chip = Some(t0.to_string());
+    } else if let Some((chip, flow)) =
+        t0.rsplit_once('-').filter(|(c, f)| !c.is_empty() && FLOW_NAMES.contains(f))
+    {
+        row.chip = Some(chip.to_string());
+        row.trigger = Some(flow.to_string());
+    } else if next.is_some() && gap_after_t0 >= 2 {
+        row.chip = Some(t0.to_string());
+    } else {
+        // One word alone, or words with single spaces: an action name without a chip column.
+        chip_part = false;
+        cur = Cursor::new(tail);
+    }
+    if chip_part {
+        if let Some((s, t)) = cur.peek() {
+            if is_number(t) {
+                row.hwirq = Some(t.to_string());
+                cur.advance_past(s, t);
+            } else if let Some((num, flow)) = split_hwirq_flow(t) {
+                row.hwirq = Some(num.to_string());
+                row.trigger.get_or_insert_with(|| flow.to_string());
+                cur.advance_past(s, t);
+            }
+        }
+        if let Some((s, t)) = cur.peek().filter(|(_, t)| is_trigger(t)) {
+            row.trigger = Some(t.to_string());
+            cur.advance_past(s, t);
+        }
+        if let Some((s, t)) = cur.peek().filter(|(_, t)| is_flow(t)) {
+            if row.trigger.is_none() {
+                row.trigger = t.get(1..).map(str::to_string);
+            }
+            cur.advance_past(s, t);
+        }
+    }
+    row.actions = cur
+        .rest()
+        .split(", ")
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(str::to_string)
+        .collect();
+}
+
+fn short(line: &str) -> &str {
+    let mut end = line.len().min(80);
+    while !line.is_char_boundary(end) {
+        end -= 1;
+    }
+    &line[..end]
+}
+
+pub fn read(root: &Root) -> Avail<Interrupts> {
+    read_parsed(root, PATH, parse)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(text: &str) -> IrqRow {
+        let ints = parse(text).unwrap();
+        ints.rows.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn err_and_mis_have_one_total() {
+        let i = parse("      CPU0  CPU1\nERR:          7\nMIS:          0\nErr:   3\n").unwrap();
+        assert_eq!(i.rows[0].irq, "ERR");
+        assert_eq!(i.rows[0].total, 7);
+        assert!(i.rows[0].counts.is_empty());
+        assert_eq!(i.rows[2].total, 3);
+        // Also on a one-CPU box, where the value could pass for a count.
+        let r = row("   CPU0\nERR:          5\n");
+        assert!(r.counts.is_empty());
+        assert_eq!(r.total, 5);
+    }
+
+    #[test]
+    fn glued_label_and_wide_counts() {
+        let r = row("  CPU0 CPU1\nIPI0:2768808080 12345678901       Rescheduling interrupts\n");
+        assert_eq!(r.counts, vec![2768808080, 12345678901]);
+        assert_eq!(r.total, 2768808080 + 12345678901);
+        assert_eq!(r.text, "Rescheduling interrupts");
+    }
+
+    #[test]
+    fn one_space_before_long_chip() {
+        let r = row(
+            "   CPU0  CPU1\n 38:          0 4294967295 PCI-MSIX-0000:00:03.0   1-edge      virtio2-input.0\n",
+        );
+        assert_eq!(r.counts, vec![0, 4294967295]);
+        assert_eq!(r.chip.as_deref(), Some("PCI-MSIX-0000:00:03.0"));
+        assert_eq!(r.hwirq.as_deref(), Some("1"));
+        assert_eq!(r.trigger.as_deref(), Some("edge"));
+        assert_eq!(r.actions, vec!["virtio2-input.0"]);
+        assert_eq!(r.text, "PCI-MSIX-0000:00:03.0   1-edge      virtio2-input.0");
+    }
+
+    #[test]
+    fn old_one_token_chip() {
+        let r = row("   CPU0\n  0:         45   IO-APIC-edge      timer\n");
+        assert_eq!(r.chip.as_deref(), Some("IO-APIC"));
+        assert_eq!(r.trigger.as_deref(), Some("edge"));
+        assert_eq!(r.hwirq, None);
+        assert_eq!(r.actions, vec!["timer"]);
+        let r = row("   CPU0\n 40:   0  DMAR_MSI-edge      dmar0\n");
+        assert_eq!(r.chip.as_deref(), Some("DMAR_MSI"));
+        let r = row("   CPU0\n  9:   0  IR-IO-APIC-fasteoi   acpi\n");
+        assert_eq!(
+            (r.chip.as_deref(), r.trigger.as_deref()),
+            (Some("IR-IO-APIC"), Some("fasteoi"))
+        );
+    }
+
+    #[test]
+    fn arm_level_edge_and_flow_after_level() {
+        let r = row("  CPU0\n 10: 3287008667     GICv3  27 Level     arch_timer\n");
+        assert_eq!((r.chip.as_deref(), r.hwirq.as_deref()), (Some("GICv3"), Some("27")));
+        assert_eq!(r.trigger.as_deref(), Some("Level"));
+        assert_eq!(r.actions, vec!["arch_timer"]);
+        let r = row("  CPU0\n 16:     169513       GIC  27 Edge      gt\n");
+        assert_eq!((r.chip.as_deref(), r.trigger.as_deref()), (Some("GIC"), Some("Edge")));
+        let r = row("  CPU0\n 16:     1  bcm2836-timer   0 Edge      arch_timer\n");
+        assert_eq!(r.chip.as_deref(), Some("bcm2836-timer"));
+        assert_eq!(r.hwirq.as_deref(), Some("0"));
+        // GENERIC_IRQ_SHOW_LEVEL with a flow name: `Level   -fasteoi`.
+        let r = row("  CPU0\n 20:  5  GICv2  45 Level   -fasteoi  eth0\n");
+        assert_eq!(r.trigger.as_deref(), Some("Level"));
+        assert_eq!(r.actions, vec!["eth0"]);
+    }
+
+    #[test]
+    fn action_names_with_spaces_and_commas() {
+        let r = row("  CPU0\n 16:  4  IR-IO-APIC  16-fasteoi   ehci_hcd:usb1, mmc0\n");
+        assert_eq!(r.actions, vec!["ehci_hcd:usb1", "mmc0"]);
+        let r = row("  CPU0\n 24:  0  PCI-MSI 458752-edge      PCIe PME, pciehp\n");
+        assert_eq!(r.actions, vec!["PCIe PME", "pciehp"]);
+        let r = row("  CPU0\n 43:  7  PCI-MSI 524288-edge      fglrx[0]@PCI:1:0:0\n");
+        assert_eq!(r.actions, vec!["fglrx[0]@PCI:1:0:0"]);
+        // Old ARM (2.6): no chip column, the action name has a space.
+        let r = row("           CPU0\n 30:    1234567  sep4020 Timer Tick\n");
+        assert_eq!(r.chip, None);
+        assert_eq!(r.actions, vec!["sep4020 Timer Tick"]);
+        let r = row("           CPU0\n 12:    7   uart\n");
+        assert_eq!((r.chip.as_deref(), r.actions.clone()), (None, vec!["uart".to_string()]));
+    }
+
+    #[test]
+    fn irq_without_action() {
+        let r = row("  CPU0\n 30:        100  IR-PCI-MSI 524288-edge\n");
+        assert_eq!(r.chip.as_deref(), Some("IR-PCI-MSI"));
+        assert_eq!(r.hwirq.as_deref(), Some("524288"));
+        assert!(r.actions.is_empty());
+    }
+
+    #[test]
+    fn fiq_rows_without_counts() {
+        let i = parse("  CPU0 CPU1 CPU2 CPU3\nFIQ:              usb_fiq\n").unwrap();
+        assert!(i.rows[0].counts.is_empty());
+        assert_eq!(i.rows[0].total, 0);
+        assert_eq!(i.rows[0].text, "usb_fiq");
+    }
+
+    #[test]
+    fn more_values_than_header_cpus() {
+        let r = row(
+            "           CPU0\nIPI1:      75373     107711      43906      30716  Rescheduling interrupts\n",
+        );
+        assert_eq!(r.counts, vec![75373]);
+        assert_eq!(r.total, 75373);
+        assert_eq!(r.extra_counts, vec![107711, 43906, 30716]);
+        assert_eq!(r.text, "Rescheduling interrupts");
+    }
+
+    #[test]
+    fn ipi_numbering_from_one_and_blank_lines() {
+        let text = "           CPU0       CPU1\n\n 16:  1  2  GIC  29 Edge  twd\nIPI1:  3  4  Timer broadcast interrupts\n\n   \nErr:  0\n  \t \n";
+        let i = parse(text).unwrap();
+        assert_eq!(i.rows.len(), 3);
+        assert_eq!(i.rows[1].irq, "IPI1");
+        assert_eq!(i.rows[1].counts, vec![3, 4]);
+    }
+
+    #[test]
+    fn s390_class_rows_without_description() {
+        let r = row("  CPU0 CPU1\nI/O:        675        559 \n");
+        assert_eq!(r.irq, "I/O");
+        assert_eq!(r.counts, vec![675, 559]);
+        assert_eq!(r.text, "");
+    }
+
+    #[test]
+    fn header_and_label_errors() {
+        assert!(parse("").is_err());
+        assert!(parse("  \n\n").is_err());
+        assert!(parse("foo bar\n").is_err());
+        let e = parse("  CPU0\nno colon here\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(parse("  CPU0\n: 5\n").is_err());
+    }
+
+    #[test]
+    fn header_only_is_valid() {
+        let i = parse("           CPU0       CPU1       \n").unwrap();
+        assert_eq!(i.cpus, vec![0, 1]);
+        assert!(i.rows.is_empty());
+    }
+
+    #[test]
+    fn huge_number_is_text_not_a_panic() {
+        let r = row("  CPU0\nNMI: 99999999999999999999999 x\n");
+        assert!(r.counts.is_empty());
+        assert_eq!(r.text, "99999999999999999999999 x");
+    }
+}
