@@ -48,6 +48,19 @@ pub struct CpuTime {
     pub guest_nice: Option<u64>,
 }
 
+impl CpuTime {
+    /// All time spent, the base of a share such as softirq%. guest and guest_nice are already
+    /// inside user and nice (the kernel counts them twice), so they are left out.
+    pub fn total(&self) -> u64 {
+        [self.iowait, self.irq, self.softirq, self.steal]
+            .iter()
+            .flatten()
+            .fold(self.user.saturating_add(self.nice), |a, b| a.saturating_add(*b))
+            .saturating_add(self.system)
+            .saturating_add(self.idle)
+    }
+}
+
 pub fn parse(text: &str) -> Result<Stat, ParseError> {
     let mut total = None;
     let mut cpus = Vec::new();
