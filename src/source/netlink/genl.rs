@@ -6,7 +6,7 @@
 //! CTRL_ATTR_*, CTRL_ATTR_OP_*).
 
 use super::NlError;
-use super::socket::{Attrs, MsgBuilder, NLM_F_ACK, NLM_F_REQUEST, NlSocket, OwnedMsg};
+use super::socket::{Attrs, MsgBuilder, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NlSocket, OwnedMsg};
 use crate::source::ParseError;
 
 /// GENL_ID_CTRL = NLMSG_MIN_TYPE: the controller's fixed family id.
@@ -50,10 +50,7 @@ impl Family {
     /// no op list at all is given the benefit of the doubt (the request itself will tell).
     pub fn can_dump(&self, cmd: u8) -> bool {
         self.ops.is_empty()
-            || self
-                .ops
-                .iter()
-                .any(|o| o.id == u32::from(cmd) && o.flags & GENL_CMD_CAP_DUMP != 0)
+            || self.ops.iter().any(|o| o.id == u32::from(cmd) && o.flags & GENL_CMD_CAP_DUMP != 0)
     }
 }
 
@@ -115,7 +112,8 @@ pub fn parse_family(payload: &[u8]) -> Result<Family, ParseError> {
             _ => {}
         }
     }
-    let id = id.ok_or_else(|| ParseError::new(0, "CTRL_CMD_GETFAMILY reply without a family id"))?;
+    let id =
+        id.ok_or_else(|| ParseError::new(0, "CTRL_CMD_GETFAMILY reply without a family id"))?;
     Ok(Family { id, name: name.unwrap_or_default(), version, ops })
 }
 
@@ -130,17 +128,15 @@ pub fn resolve(sock: &mut NlSocket, name: &str) -> Result<Option<Family>, NlErro
 }
 
 fn family_from_reply(msgs: &[OwnedMsg]) -> Result<Family, NlError> {
-    let m = msgs
-        .iter()
-        .find(|m| m.kind == GENL_ID_CTRL)
-        .ok_or_else(|| ParseError::new(0, "the controller acked CTRL_CMD_GETFAMILY without data"))?;
+    let m = msgs.iter().find(|m| m.kind == GENL_ID_CTRL).ok_or_else(|| {
+        ParseError::new(0, "the controller acked CTRL_CMD_GETFAMILY without data")
+    })?;
     Ok(parse_family(&m.payload)?)
 }
 
 /// A generic-netlink dump request: `cmd` of `family`, with the given attributes.
 pub fn dump_request(family: u16, cmd: u8, version: u8, seq: u32) -> MsgBuilder {
-    MsgBuilder::new(family, NLM_F_REQUEST | super::socket::NLM_F_DUMP, seq)
-        .header(&genl_header(cmd, version))
+    MsgBuilder::new(family, NLM_F_REQUEST | NLM_F_DUMP, seq).header(&genl_header(cmd, version))
 }
 
 #[cfg(test)]

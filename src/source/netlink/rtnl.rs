@@ -68,7 +68,8 @@ pub fn parse_stats64(payload: &[u8]) -> IndexMap<String, u64> {
         .chunks_exact(8)
         .enumerate()
         .map(|(i, c)| {
-            let name = STATS64_FIELDS.get(i).map_or_else(|| format!("field-{i}"), |s| s.to_string());
+            let name =
+                STATS64_FIELDS.get(i).map_or_else(|| format!("field-{i}"), |s| s.to_string());
             let mut b = [0u8; 8];
             b.copy_from_slice(c);
             (name, u64::from_ne_bytes(b))
@@ -124,4 +125,107 @@ pub fn read_links() -> Avail<Vec<Link>> {
         }
     }
     Avail::Value(links)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn link_payload(ifindex: i32, name: Option<&str>, stats: Option<&[u8]>) -> Vec<u8> {
+        let mut hdr = [0u8; IFINFOMSG_LEN];
+        hdr[4..8].copy_from_slice(&ifindex.to_ne_bytes());
+        let mut b = MsgBuilder::new(RTM_NEWLINK, 0, 0).header(&hdr).attr_u32(4, 1500);
+        if let Some(n) = name {
+            b = b.attr_str(IFLA_IFNAME, n);
+        }
+        if let Some(s) = stats {
+            b = b.attr(IFLA_STATS64, s);
+        }
+        b.finish().split_off(16)
+    }
+
+    fn u64s(v: &[u64]) -> Vec<u8> {
+        v.iter().flat_map(|x| x.to_ne_bytes()).collect()
+    }
+
+    #[test]
+    fn full_stats64_maps_every_field_by_name() {
+        let vals: Vec<u64> = (1..=25).collect();
+        let l = parse_link(&link_payload(7, Some("v1"), Some(&u64s(&vals)))).unwrap();
+        assert_eq!(l.ifindex, 7);
+        assert_eq!(l.ifname, "v1");
+        assert_eq!(l.stats64.len(), 25);
+        assert_eq!(l.stats64["rx_packets"], 1);
+        assert_eq!(l.stats64["rx_missed_errors"], 16);
+        assert_eq!(l.stats64["rx_nohandler"], 24);
+        assert_eq!(l.stats64["rx_otherhost_dropped"], 25);
+        let names: Vec<_> = l.stats64.keys().map(String::as_str).collect();
+        assert_eq!(names, STATS64_FIELDS);
+    }
+
+    #[test]
+    fn short_stats64_from_an_older_kernel_takes_what_is_there() {
+        // A 4.6..5.19 kernel: 24 fields, no rx_otherhost_dropped.
+        let vals: Vec<u64> = (0..24).map(|i| i * 10).collect();
+        let l = parse_link(&link_payload(1, Some("lo"), Some(&u64s(&vals)))).unwrap();
+        assert_eq!(l.stats64.len(), 24);
+        assert_eq!(l.stats64["rx_nohandler"], 230);
+        assert!(!l.stats64.contains_key("rx_otherhost_dropped"));
+        // A pre-4.6 kernel: 23 fields; plus 5 stray bytes that are not a whole u64.
+        let mut p = u64s(&[9; 23]);
+        p.extend_from_slice(&[1, 2, 3, 4, 5]);
+        let s = parse_stats64(&p);
+        assert_eq!(s.len(), 23);
+        assert_eq!(s["tx_compressed"], 9);
+        assert!(!s.contains_key("rx_nohandler"));
+        assert!(parse_stats64(&[]).is_empty());
+    }
+
+    #[test]
+    fn longer_stats64_keeps_unknown_trailing_fields() {
+        let vals: Vec<u64> = (0..27).collect();
+        let s = parse_stats64(&u64s(&vals));
+        assert_eq!(s.len(), 27);
+        assert_eq!(s["field-25"], 25);
+        assert_eq!(s["field-26"], 26);
+    }
+
+    #[test]
+    fn link_without_stats_or_name() {
+        let l = parse_link(&link_payload(3, Some("x"), None)).unwrap();
+        assert!(l.stats64.is_empty());
+        let e = parse_link(&link_payload(3, None, None)).unwrap_err();
+        assert!(e.msg.contains("IFLA_IFNAME"), "{e}");
+        assert!(parse_link(&[0; 10]).unwrap_err().msg.contains("no ifinfomsg"));
+    }
+
+    #[test]
+    fn truncated_link_messages_are_errors_not_panics() {
+        let p = link_payload(7, Some("v1"), Some(&u64s(&[5; 25])));
+        let mut errors = 0;
+        for n in 0..p.len() {
+            if parse_link(&p[..n]).is_err() {
+                errors += 1;
+            }
+        }
+        assert!(errors > 0);
+    }
+
+    #[test]
+    fn getlink_request_is_a_dump_of_all_links() {
+        let r = getlink_request(9);
+        assert_eq!(r.len(), 32);
+        assert_eq!(u16::from_ne_bytes([r[4], r[5]]), RTM_GETLINK);
+        assert_eq!(u16::from_ne_bytes([r[6], r[7]]), NLM_F_REQUEST | NLM_F_DUMP);
+        assert_eq!(&r[16..32], &[0; 16]);
+    }
+
+    proptest! {
+        #[test]
+        fn parse_link_never_panics(buf in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let _ = parse_link(&buf);
+            let _ = parse_stats64(&buf);
+        }
+    }
 }

@@ -360,7 +360,10 @@ fn ext_ack_message(tlvs: &[u8]) -> Option<String> {
 /// Decodes the payload of NLMSG_ERROR (struct nlmsgerr: int error, the request's nlmsghdr, the
 /// request's payload unless NLM_F_CAPPED, then extended-ack TLVs if NLM_F_ACK_TLVS). Returns the
 /// errno as a positive number (0 = ack) and the kernel's message.
-pub fn parse_error_payload(flags: u16, payload: &[u8]) -> Result<(i32, Option<String>), ParseError> {
+pub fn parse_error_payload(
+    flags: u16,
+    payload: &[u8],
+) -> Result<(i32, Option<String>), ParseError> {
     let err = rd_u32(payload, 0)
         .ok_or_else(|| ParseError::new(0, "NLMSG_ERROR shorter than its 4-byte error code"))?;
     let errno = (err as i32).checked_neg().unwrap_or(i32::MAX);
@@ -493,9 +496,7 @@ impl NlSocket {
         addr.nl_family = libc::AF_NETLINK as libc::sa_family_t;
         let mut alen = mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t;
         // SAFETY: addr is a valid sockaddr_nl of the stated length.
-        let rc = unsafe {
-            libc::bind(fd, (&addr as *const libc::sockaddr_nl).cast(), alen)
-        };
+        let rc = unsafe { libc::bind(fd, (&addr as *const libc::sockaddr_nl).cast(), alen) };
         if rc < 0 {
             return Err(io::Error::last_os_error());
         }
@@ -659,9 +660,9 @@ mod tests {
     fn attributes_with_padding_nesting_and_flags() {
         let inner = [attr(1, &7u32.to_ne_bytes()), attr(2, b"ab\0")].concat();
         let buf = [
-            attr(3, &[0xaa]),                  // 1-byte payload, 3 bytes padding
-            attr(4 | NLA_F_NESTED, &inner),    // nested with the flag
-            attr(5, &[]),                      // zero-length payload (a flag attribute)
+            attr(3, &[0xaa]),               // 1-byte payload, 3 bytes padding
+            attr(4 | NLA_F_NESTED, &inner), // nested with the flag
+            attr(5, &[]),                   // zero-length payload (a flag attribute)
             attr(6 | NLA_F_NET_BYTEORDER, &[0, 1]),
         ]
         .concat();
@@ -738,7 +739,8 @@ mod tests {
 
     #[test]
     fn messages_iterate_and_reject_bad_lengths() {
-        let buf = [msg(16, NLM_F_MULTI, 1, 2, &[1, 2, 3]), msg(NLMSG_DONE, 2, 1, 2, &[0; 4])].concat();
+        let buf =
+            [msg(16, NLM_F_MULTI, 1, 2, &[1, 2, 3]), msg(NLMSG_DONE, 2, 1, 2, &[0; 4])].concat();
         let ms: Vec<_> = Msgs::new(&buf).collect::<Result<_, _>>().unwrap();
         assert_eq!(ms.len(), 2);
         assert_eq!(ms[0].payload, &[1, 2, 3]);
@@ -785,9 +787,15 @@ mod tests {
         ]
         .concat();
         assert_eq!(process_datagram(&first, 5, 77, &mut out, &mut intr).unwrap(), Progress::More);
-        let second = [msg(16, NLM_F_MULTI, 5, 77, b"two\0"), msg(NLMSG_DONE, NLM_F_MULTI, 5, 77, &0i32.to_ne_bytes())]
-            .concat();
-        assert_eq!(process_datagram(&second, 5, 77, &mut out, &mut intr).unwrap(), Progress::Finished);
+        let second = [
+            msg(16, NLM_F_MULTI, 5, 77, b"two\0"),
+            msg(NLMSG_DONE, NLM_F_MULTI, 5, 77, &0i32.to_ne_bytes()),
+        ]
+        .concat();
+        assert_eq!(
+            process_datagram(&second, 5, 77, &mut out, &mut intr).unwrap(),
+            Progress::Finished
+        );
         assert_eq!(out.len(), 2);
         assert_eq!(out[0].payload, b"one\0");
         assert_eq!(out[1].payload, b"two\0");
@@ -841,7 +849,10 @@ mod tests {
         assert_eq!(e.errno(), Some(libc::ENODEV));
         // A truncated NLMSG_ERROR is a parse error, not a panic.
         let buf = msg(NLMSG_ERROR, 0, 3, 8, &[1, 2]);
-        assert!(matches!(process_datagram(&buf, 3, 8, &mut out, &mut intr), Err(NlError::Parse(_))));
+        assert!(matches!(
+            process_datagram(&buf, 3, 8, &mut out, &mut intr),
+            Err(NlError::Parse(_))
+        ));
         // Overrun.
         let buf = msg(NLMSG_OVERRUN, 0, 3, 8, &[]);
         assert!(process_datagram(&buf, 3, 8, &mut out, &mut intr).is_err());
