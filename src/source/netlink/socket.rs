@@ -521,7 +521,7 @@ impl NlSocket {
 
     /// Sends `request` (whose header must carry `seq`) and collects the data messages of the
     /// reply until NLMSG_DONE or the ack. A dump the kernel marks inconsistent (NLM_F_DUMP_INTR:
-    /// the set changed while it was walked) is re-sent with `rebuild` up to 3 times; after that
+    /// the set changed while it was walked) is rebuilt with `build` and re-sent up to 3 times; after that
     /// its data is returned anyway, since counters from a changing set are still counters.
     pub fn transact(
         &mut self,
