@@ -7,6 +7,7 @@ pub mod cpuset;
 pub mod environment;
 pub mod interrupts;
 pub mod netdev;
+pub mod netlink;
 pub mod packet;
 pub mod snmp;
 pub mod softirqs;
