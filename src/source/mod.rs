@@ -3,6 +3,9 @@
 //! is missing into `Unavailable`.
 
 pub mod cpuset;
+pub mod iface;
+pub mod irq;
+pub mod queues;
 
 use crate::avail::{Avail, Unavailable};
 use crate::root::Root;
