@@ -5,10 +5,13 @@
 pub mod cpus;
 pub mod cpuset;
 pub mod environment;
+pub mod iface;
 pub mod interrupts;
+pub mod irq;
 pub mod netdev;
 pub mod netlink;
 pub mod packet;
+pub mod queues;
 pub mod snmp;
 pub mod softirqs;
 pub mod softnet;

@@ -1,0 +1,603 @@
+//! Network interfaces in sysfs: `/sys/class/net/<if>/` attributes, `statistics/`, and the device
+//! behind the interface (driver, the bus device that owns its IRQs, its NUMA node and local CPUs).
+//!
+//! Three tree shapes must read alike: the live kernel (every `/sys/class/net/<if>` is a symlink into
+//! `/sys/devices`), fixture trees where `/sys/class/net/<if>` is a plain directory and `device` a
+//! relative, possibly dangling or looping symlink, and the linux-6.18-virtio capture layout, where
+//! symlinks were stored as text (`.link_target`, `.device_target`, `device/.driver`) and the PCI
+//! parent of a virtio device was copied into `device_parent/`.
+
+use crate::avail::{Avail, Unavailable};
+use crate::root::{self, Root};
+use crate::source::{ParseError, cpuset};
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+pub const CLASS_NET: &str = "/sys/class/net";
+
+/// More hops than any sysfs path needs; stops a looping link set.
+const MAX_LINK_HOPS: usize = 40;
+
+/// One interface as `/sys/class/net/<if>/` shows it. JSON keys are the sysfs file names.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SysfsIface {
+    pub name: String,
+    pub ifindex: Avail<u32>,
+    pub iflink: Avail<u32>,
+    /// ARPHRD_* (1 = Ethernet, 772 = loopback).
+    #[serde(rename = "type")]
+    pub type_: Avail<u16>,
+    /// `dev->flags` as the kernel prints it (`0x1303`).
+    pub flags: Avail<u32>,
+    /// IFF_ names of `flags`, plus RUNNING, LOWER_UP and DORMANT derived the way `dev_get_flags()`
+    /// does (they are not stored in `dev->flags`, so sysfs never shows them).
+    pub flag_names: Vec<String>,
+    pub operstate: Avail<String>,
+    pub carrier: Avail<u8>,
+    /// Mb/s; -1 = unknown (virtio, bond). Unavailable when the link is down or the device is not up.
+    pub speed: Avail<i64>,
+    pub duplex: Avail<String>,
+    pub mtu: Avail<u32>,
+    pub tx_queue_len: Avail<u32>,
+    pub address: Avail<String>,
+    /// None for a virtual device without a `device` link (lo, veth, ifb, bond).
+    pub device: Option<DeviceInfo>,
+    /// Every file in `statistics/`, by file name (rx_packets, rx_dropped, rx_missed_errors, ...).
+    pub statistics: Avail<IndexMap<String, u64>>,
+    pub gro_flush_timeout: Avail<u64>,
+    pub napi_defer_hard_irqs: Avail<u64>,
+    pub threaded: Avail<u8>,
+}
+
+/// The device behind an interface.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeviceInfo {
+    /// Resolved kernel path of `device` (`/sys/devices/pci0000:00/0000:00:03.0/virtio2`).
+    pub path: String,
+    /// Basename of the `driver` link (virtio_net, igb, ice).
+    pub driver: Option<String>,
+    /// Kernel path of the device that owns the IRQs and the NUMA placement: the PCI device itself,
+    /// or for virtio the parent of `virtioN` (the virtio-pci function).
+    pub bus_device: String,
+    /// -1 = no NUMA information.
+    pub numa_node: Avail<i32>,
+    /// `local_cpulist`, else the `local_cpus` mask.
+    pub local_cpus: Avail<Vec<u32>>,
+}
+
+/// Where a device lives in the kernel's tree, and where its attributes can be read under this root
+/// (the same path except in the text-link capture layout).
+#[derive(Clone, Debug, PartialEq)]
+struct Located {
+    kernel: String,
+    read_at: String,
+}
+
+/// Interface names: entries of `/sys/class/net` that are directories or symlinks. Regular files
+/// (`bonding_masters`) are skipped.
+pub fn list(root: &Root) -> Avail<Vec<String>> {
+    let names = match root.read_dir(CLASS_NET) {
+        Ok(n) => n,
+        Err(e) => return Avail::Unavailable(Unavailable::from_io(CLASS_NET, &e)),
+    };
+    let ifaces = names
+        .into_iter()
+        .filter(|n| valid_name(n))
+        .filter(|n| {
+            let p = format!("{CLASS_NET}/{n}");
+            link_target(root, &p).is_some() || root.read_dir(&p).is_ok()
+        })
+        .collect();
+    Avail::Value(ifaces)
+}
+
+/// Reads one interface. Nothing missing is fatal: each attribute says why it is missing.
+pub fn read(root: &Root, name: &str) -> SysfsIface {
+    let dir = net_dir(root, name);
+    let a = |attr: &str| format!("{dir}/{attr}");
+    let flags = read_attr(root, &a("flags"), parse_flags);
+    let operstate = read_attr(root, &a("operstate"), |t| Ok(t.to_string()));
+    let carrier = read_link_attr(root, &a("carrier"), parse_num::<u8>);
+    let dormant = read_link_attr(root, &a("dormant"), parse_num::<u8>);
+    let flag_names = match flags.value() {
+        Some(&f) => flag_names(
+            f,
+            operstate.value().map(String::as_str),
+            carrier.value().copied(),
+            dormant.value().copied(),
+        ),
+        None => Vec::new(),
+    };
+    SysfsIface {
+        name: name.to_string(),
+        ifindex: read_attr(root, &a("ifindex"), parse_num),
+        iflink: read_attr(root, &a("iflink"), parse_num),
+        type_: read_attr(root, &a("type"), parse_num),
+        flags,
+        flag_names,
+        operstate,
+        carrier,
+        speed: read_link_attr(root, &a("speed"), parse_speed),
+        duplex: read_link_attr(root, &a("duplex"), |t| Ok(t.to_string())),
+        mtu: read_attr(root, &a("mtu"), parse_num),
+        tx_queue_len: read_attr(root, &a("tx_queue_len"), parse_num),
+        address: read_attr(root, &a("address"), |t| Ok(t.to_string())),
+        device: device_info(root, name, &dir),
+        statistics: read_statistics(root, &a("statistics")),
+        gro_flush_timeout: read_attr(root, &a("gro_flush_timeout"), parse_num),
+        napi_defer_hard_irqs: read_attr(root, &a("napi_defer_hard_irqs"), parse_num),
+        threaded: read_attr(root, &a("threaded"), parse_num),
+    }
+}
+
+/// The directory under this root where the interface's bus device (see `DeviceInfo::bus_device`)
+/// can be read: the kernel path itself, or `device_parent/` / `device/` in the text-link layout.
+/// None for a virtual device.
+pub fn bus_device_dir(root: &Root, name: &str) -> Option<String> {
+    let dir = net_dir(root, name);
+    locate_device(root, name, &dir).map(|(_, bus)| bus.read_at)
+}
+
+/// The directory to read an interface's attributes from: `/sys/class/net/<name>` (the names
+/// operators know), or the resolved interface directory when the class entry is a copy's
+/// flattened link file.
+pub fn net_dir(root: &Root, name: &str) -> String {
+    let class = format!("{CLASS_NET}/{name}");
+    if !valid_name(name) {
+        // Keeps a hostile name from walking out of /sys/class/net; every read then fails cleanly.
+        return format!("{CLASS_NET}/invalid-interface-name");
+    }
+    if root.read_link(&class).is_ok() || root.read_dir(&class).is_ok() {
+        return class;
+    }
+    canonical(root, &class).unwrap_or(class)
+}
+
+/// The target of a sysfs symlink as the kernel wrote it. Falls back to a regular file whose whole
+/// content is a relative or absolute path, but only at names where sysfs always has a link
+/// (`device`, `driver`, `subsystem`, entries of /sys/class/net): copies made without symlink
+/// support store links that way.
+pub fn link_target(root: &Root, kernel_path: &str) -> Option<PathBuf> {
+    match root.read_link(kernel_path) {
+        Ok(t) => Some(t),
+        // Only copies flatten links; on the live tree a failed readlink is the answer.
+        Err(e)
+            if !root.is_live()
+                && e.raw_os_error() == Some(libc::EINVAL)
+                && is_link_name(kernel_path) =>
+        {
+            let text = root.read(kernel_path).ok()?;
+            parse_link_text(&text).map(PathBuf::from)
+        }
+        Err(_) => None,
+    }
+}
+
+/// Resolves every symlink in `kernel_path` through the root, by text (a fixture or capture has the
+/// same relative links as the live tree). Components that do not exist are kept as they are, so a
+/// dangling link still gives the path it names. Fails only on a link loop.
+pub fn canonical(root: &Root, kernel_path: &str) -> io::Result<String> {
+    let mut done: Vec<String> = Vec::new();
+    let mut todo: Vec<String> =
+        kernel_path.split('/').filter(|c| !c.is_empty()).rev().map(String::from).collect();
+    let mut hops = 0usize;
+    while let Some(c) = todo.pop() {
+        match c.as_str() {
+            "." => continue,
+            ".." => {
+                done.pop();
+                continue;
+            }
+            _ => {}
+        }
+        let candidate = format!("/{}", join_path(&done, &c));
+        match link_target(root, &candidate) {
+            Some(target) => {
+                hops += 1;
+                if hops > MAX_LINK_HOPS {
+                    return Err(io::Error::from_raw_os_error(libc::ELOOP));
+                }
+                let t = target.to_string_lossy().into_owned();
+                if t.starts_with('/') {
+                    done.clear();
+                }
+                todo.extend(t.split('/').filter(|c| !c.is_empty()).rev().map(String::from));
+            }
+            None => done.push(c),
+        }
+    }
+    Ok(format!("/{}", done.join("/")))
+}
+
+fn join_path(done: &[String], last: &str) -> String {
+    if done.is_empty() { last.to_string() } else { format!("{}/{last}", done.join("/")) }
+}
+
+fn is_link_name(kernel_path: &str) -> bool {
+    let p = Path::new(kernel_path);
+    let base = p.file_name().and_then(|b| b.to_str()).unwrap_or("");
+    let parent = p.parent().and_then(|b| b.to_str()).unwrap_or("");
+    matches!(base, "device" | "driver" | "subsystem") || parent == CLASS_NET
+}
+
+/// A stored link target: one line that is a path (`../../devices/...` or `/sys/...`).
+pub fn parse_link_text(text: &str) -> Option<&str> {
+    let t = text.trim();
+    let pathlike = t.starts_with("../") || t.starts_with("./") || t.starts_with('/');
+    if pathlike && !t.chars().any(|c| c.is_whitespace() || c.is_control()) { Some(t) } else { None }
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.contains('/') && !name.contains('\0')
+}
+
+/// Finds the device behind an interface and the bus device that owns its IRQs.
+fn locate_device(root: &Root, name: &str, dir: &str) -> Option<(Located, Located)> {
+    let link = format!("{dir}/device");
+    let dev = if link_target(root, &link).is_some() {
+        let kernel = canonical(root, &link).ok()?;
+        Located { read_at: kernel.clone(), kernel }
+    } else if root.read_dir(&link).is_ok() {
+        // Text-link layout: `device/` is a copy; its kernel path is in `.device_target`, relative
+        // to the real interface directory named by `.link_target`.
+        let class = format!("{CLASS_NET}/{name}");
+        let real_dir = root
+            .read(&format!("{class}/.link_target"))
+            .ok()
+            .and_then(|t| parse_link_text(&t).map(|t| root::resolve_link(&class, Path::new(t))))
+            .unwrap_or_else(|| dir.to_string());
+        let kernel = root
+            .read(&format!("{class}/.device_target"))
+            .ok()
+            .and_then(|t| {
+                parse_link_text(&t)
+                    .map(|t| root::resolve_link(&format!("{real_dir}/device"), Path::new(t)))
+            })
+            .unwrap_or_else(|| link.clone());
+        Located { kernel, read_at: link }
+    } else {
+        return None;
+    };
+    let bus = if is_virtio_device(&dev.kernel) {
+        // virtio_net sits on a virtio bus device; MSI-X vectors, numa_node and local_cpulist
+        // belong to the PCI function above it.
+        let kernel = parent_path(&dev.kernel);
+        let stand_in = format!("{dir}/device_parent");
+        let read_at =
+            if !root.exists(&kernel) && root.exists(&stand_in) { stand_in } else { kernel.clone() };
+        Located { kernel, read_at }
+    } else {
+        dev.clone()
+    };
+    Some((dev, bus))
+}
+
+fn is_virtio_device(kernel_path: &str) -> bool {
+    let base = kernel_path.rsplit('/').next().unwrap_or("");
+    base.strip_prefix("virtio")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Parent of a resolved path (no symlinks left in it, so `..` by text is right here).
+fn parent_path(p: &str) -> String {
+    match p.rfind('/') {
+        Some(0) | None => "/".to_string(),
+        Some(i) => p[..i].to_string(),
+    }
+}
+
+fn device_info(root: &Root, name: &str, dir: &str) -> Option<DeviceInfo> {
+    let (dev, bus) = locate_device(root, name, dir)?;
+    let numa_node = read_attr(root, &format!("{}/numa_node", bus.read_at), parse_num::<i32>);
+    let cpulist = format!("{}/local_cpulist", bus.read_at);
+    let local_cpus = match root.read(&cpulist) {
+        Ok(text) => parse_avail(&cpulist, cpuset::parse_list(&text)),
+        Err(_) => {
+            let mask = format!("{}/local_cpus", bus.read_at);
+            read_attr(root, &mask, cpuset::parse_mask)
+        }
+    };
+    Some(DeviceInfo {
+        driver: driver_name(root, &dev.read_at),
+        path: dev.kernel,
+        bus_device: bus.kernel,
+        numa_node,
+        local_cpus,
+    })
+}
+
+/// The bound driver: the `driver` link's basename; in the text-link layout `device/.driver`; else
+/// `DRIVER=` from the device's uevent (the kernel writes it while a driver is bound).
+fn driver_name(root: &Root, device_dir: &str) -> Option<String> {
+    if let Some(t) = link_target(root, &format!("{device_dir}/driver")) {
+        let s = t.to_string_lossy();
+        let base = s.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+        if !base.is_empty() {
+            return Some(base.to_string());
+        }
+    }
+    if let Ok(t) = root.read_trimmed(&format!("{device_dir}/.driver"))
+        && !t.is_empty()
+        && !t.contains(char::is_whitespace)
+    {
+        return Some(t);
+    }
+    let uevent = root.read(&format!("{device_dir}/uevent")).ok()?;
+    uevent_driver(&uevent)
+}
+
+/// `DRIVER=` from a uevent file.
+pub fn uevent_driver(text: &str) -> Option<String> {
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("DRIVER="))
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(String::from)
+}
+
+fn read_statistics(root: &Root, dir: &str) -> Avail<IndexMap<String, u64>> {
+    let names = match root.read_dir(dir) {
+        Ok(n) => n,
+        Err(e) => return Avail::Unavailable(Unavailable::from_io(dir, &e)),
+    };
+    let mut stats = IndexMap::new();
+    for n in names {
+        // A counter that fails to read is left out rather than failing the set.
+        if let Ok(text) = root.read(&format!("{dir}/{n}"))
+            && let Ok(v) = parse_num::<u64>(&text)
+        {
+            stats.insert(n, v);
+        }
+    }
+    Avail::Value(stats)
+}
+
+fn parse_avail<T>(path: &str, r: Result<T, ParseError>) -> Avail<T> {
+    match r {
+        Ok(v) => Avail::Value(v),
+        Err(e) => Avail::missing(
+            path,
+            format!("cannot parse ({e}); please report this with the file attached"),
+        ),
+    }
+}
+
+/// Reads a one-value attribute. An empty file (what some captures hold for an attribute whose read
+/// failed) is reported as such, not as a parse error.
+pub(crate) fn read_attr<T>(
+    root: &Root,
+    path: &str,
+    parse: impl FnOnce(&str) -> Result<T, ParseError>,
+) -> Avail<T> {
+    match root.read(path) {
+        Ok(text) if text.trim().is_empty() => {
+            Avail::missing(path, "empty: the kernel or driver reported no value")
+        }
+        Ok(text) => parse_avail(path, parse(text.trim())),
+        Err(e) => Avail::Unavailable(Unavailable::from_io(path, &e)),
+    }
+}
+
+/// Attributes that only mean something while the interface is up with a link (speed, duplex,
+/// carrier, dormant): the kernel answers EINVAL when the device is not running, and some captures
+/// hold an empty file instead.
+fn read_link_attr<T>(
+    root: &Root,
+    path: &str,
+    parse: impl FnOnce(&str) -> Result<T, ParseError>,
+) -> Avail<T> {
+    const DOWN: &str = "no value while the interface is down or its link has no settings \
+                        (the kernel answers EINVAL or nothing)";
+    match root.read(path) {
+        Ok(text) if text.trim().is_empty() => Avail::missing(path, DOWN),
+        Ok(text) => parse_avail(path, parse(text.trim())),
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Avail::missing(path, DOWN),
+        Err(e) => Avail::Unavailable(Unavailable::from_io(path, &e)),
+    }
+}
+
+/// A decimal attribute.
+pub fn parse_num<T: FromStr>(text: &str) -> Result<T, ParseError> {
+    let t = text.trim();
+    t.parse().map_err(|_| ParseError::new(0, format!("not a number of the expected range: {t:?}")))
+}
+
+/// `flags`: hex with `0x` (`0x1303`).
+pub fn parse_flags(text: &str) -> Result<u32, ParseError> {
+    let t = text.trim();
+    let hex = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")).unwrap_or(t);
+    u32::from_str_radix(hex, 16).map_err(|_| ParseError::new(0, format!("bad flags {t:?}")))
+}
+
+/// `speed`: signed Mb/s; -1 = SPEED_UNKNOWN. Older kernels printed SPEED_UNKNOWN unsigned
+/// (4294967295), which is the same value.
+pub fn parse_speed(text: &str) -> Result<i64, ParseError> {
+    let v: i64 = parse_num(text)?;
+    Ok(if v == i64::from(u32::MAX) { -1 } else { v })
+}
+
+/// IFF_* bits (include/uapi/linux/if.h), in bit order.
+const IFF_NAMES: [(u32, &str); 19] = [
+    (1 << 0, "UP"),
+    (1 << 1, "BROADCAST"),
+    (1 << 2, "DEBUG"),
+    (1 << 3, "LOOPBACK"),
+    (1 << 4, "POINTOPOINT"),
+    (1 << 5, "NOTRAILERS"),
+    (1 << 6, "RUNNING"),
+    (1 << 7, "NOARP"),
+    (1 << 8, "PROMISC"),
+    (1 << 9, "ALLMULTI"),
+    (1 << 10, "MASTER"),
+    (1 << 11, "SLAVE"),
+    (1 << 12, "MULTICAST"),
+    (1 << 13, "PORTSEL"),
+    (1 << 14, "AUTOMEDIA"),
+    (1 << 15, "DYNAMIC"),
+    (1 << 16, "LOWER_UP"),
+    (1 << 17, "DORMANT"),
+    (1 << 18, "ECHO"),
+];
+
+/// Names of the set IFF_ bits. RUNNING, LOWER_UP and DORMANT are added as `dev_get_flags()` derives
+/// them, when the device is UP: RUNNING if operstate is up or unknown, LOWER_UP if carrier is 1,
+/// DORMANT if `dormant` is 1. Unknown bits are named `0x...`.
+pub fn flag_names(
+    flags: u32,
+    operstate: Option<&str>,
+    carrier: Option<u8>,
+    dormant: Option<u8>,
+) -> Vec<String> {
+    let mut f = flags;
+    if f & 1 != 0 {
+        if matches!(operstate, Some("up") | Some("unknown")) {
+            f |= 1 << 6;
+        }
+        if carrier == Some(1) {
+            f |= 1 << 16;
+        }
+        if dormant == Some(1) {
+            f |= 1 << 17;
+        }
+    }
+    let mut names: Vec<String> =
+        IFF_NAMES.iter().filter(|(bit, _)| f & bit != 0).map(|(_, n)| n.to_string()).collect();
+    let known = IFF_NAMES.iter().fold(0u32, |acc, (bit, _)| acc | bit);
+    let unknown = f & !known;
+    if unknown != 0 {
+        names.push(format!("{unknown:#x}"));
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::fs;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn flags_and_names() {
+        assert_eq!(parse_flags("0x1303\n").unwrap(), 0x1303);
+        assert!(parse_flags("0xzz").is_err());
+        assert_eq!(
+            flag_names(0x1303, Some("up"), Some(1), Some(0)),
+            ["UP", "BROADCAST", "RUNNING", "PROMISC", "ALLMULTI", "MULTICAST", "LOWER_UP"]
+        );
+        // Not UP: nothing derived even with carrier.
+        assert_eq!(flag_names(0x1002, Some("down"), Some(1), None), ["BROADCAST", "MULTICAST"]);
+        assert_eq!(flag_names(0x9, Some("unknown"), None, None), ["UP", "LOOPBACK", "RUNNING"]);
+        assert_eq!(flag_names(1 << 30, None, None, None), ["0x40000000"]);
+    }
+
+    #[test]
+    fn speed_unknown_forms() {
+        assert_eq!(parse_speed("-1").unwrap(), -1);
+        assert_eq!(parse_speed("4294967295").unwrap(), -1);
+        assert_eq!(parse_speed("25000\n").unwrap(), 25000);
+        assert!(parse_speed("").is_err());
+    }
+
+    #[test]
+    fn link_text_and_uevent() {
+        assert_eq!(parse_link_text("../../../virtio2\n"), Some("../../../virtio2"));
+        assert_eq!(parse_link_text("bond0 dmz int"), None);
+        assert_eq!(parse_link_text("0x1521"), None);
+        assert_eq!(uevent_driver("DRIVER=e1000e\nPCI_CLASS=20000\n").as_deref(), Some("e1000e"));
+        assert_eq!(uevent_driver("INTERFACE=eth0\n"), None);
+    }
+
+    #[test]
+    fn canonical_follows_links_and_stops_loops() {
+        let d = tempfile::tempdir().unwrap();
+        let b = d.path();
+        fs::create_dir_all(b.join("sys/devices/pci0000:00/0000:00:03.0/virtio2/net/eth0")).unwrap();
+        fs::create_dir_all(b.join("sys/class/net")).unwrap();
+        symlink(
+            "../../devices/pci0000:00/0000:00:03.0/virtio2/net/eth0",
+            b.join("sys/class/net/eth0"),
+        )
+        .unwrap();
+        symlink(
+            "../../../virtio2",
+            b.join("sys/devices/pci0000:00/0000:00:03.0/virtio2/net/eth0/device"),
+        )
+        .unwrap();
+        symlink("loop2", b.join("sys/loop1")).unwrap();
+        symlink("loop1", b.join("sys/loop2")).unwrap();
+        let root = Root::at(b);
+        assert_eq!(
+            canonical(&root, "/sys/class/net/eth0/device").unwrap(),
+            "/sys/devices/pci0000:00/0000:00:03.0/virtio2"
+        );
+        assert_eq!(
+            canonical(&root, "/sys/class/net/eth0/../x").unwrap(),
+            "/sys/devices/pci0000:00/0000:00:03.0/virtio2/net/x"
+        );
+        assert_eq!(canonical(&root, "/sys/loop1").unwrap_err().raw_os_error(), Some(libc::ELOOP));
+        assert_eq!(net_dir(&root, "../../etc"), "/sys/class/net/invalid-interface-name");
+    }
+
+    #[test]
+    fn flattened_link_files_are_followed_only_where_sysfs_has_links() {
+        let d = tempfile::tempdir().unwrap();
+        let b = d.path();
+        let pci = b.join("sys/devices/pci0000:00/0000:00:1f.6");
+        fs::create_dir_all(b.join("sys/class/net/eth0")).unwrap();
+        fs::create_dir_all(&pci).unwrap();
+        fs::write(b.join("sys/class/net/eth0/device"), "../../../devices/pci0000:00/0000:00:1f.6/")
+            .unwrap();
+        fs::write(pci.join("driver"), "../../../bus/pci/drivers/e1000e").unwrap();
+        fs::write(pci.join("numa_node"), "1\n").unwrap();
+        fs::write(pci.join("local_cpus"), "f0\n").unwrap();
+        fs::write(b.join("sys/class/net/bonding_masters"), "bond0\n").unwrap();
+        fs::write(b.join("sys/class/net/bond1"), "../../devices/virtual/net/bond1\n").unwrap();
+        let root = Root::at(b);
+        assert_eq!(list(&root).into_value().unwrap(), ["bond1", "eth0"]);
+        let dev = read(&root, "eth0").device.unwrap();
+        assert_eq!(dev.path, "/sys/devices/pci0000:00/0000:00:1f.6");
+        assert_eq!(dev.bus_device, dev.path);
+        assert_eq!(dev.driver.as_deref(), Some("e1000e"));
+        assert_eq!(dev.numa_node, Avail::Value(1));
+        assert_eq!(dev.local_cpus, Avail::Value(vec![4, 5, 6, 7]));
+    }
+
+    proptest! {
+        #[test]
+        fn parsers_never_panic(s in "\\PC{0,40}") {
+            let _ = parse_flags(&s);
+            let _ = parse_speed(&s);
+            let _ = parse_num::<u32>(&s);
+            let _ = parse_link_text(&s);
+            let _ = uevent_driver(&s);
+        }
+
+        #[test]
+        fn mutated_real_text_never_panics(
+            base in proptest::sample::select(vec![
+                "0x1303\n", "-1\n", "4294967295\n", "../../../0000:a2:00.0",
+                "DRIVER=e1000e\nPCI_CLASS=20000\n",
+            ]),
+            cut in 0usize..40,
+            ins in "\\PC{0,3}",
+        ) {
+            let mut s: String = base.chars().take(cut).collect();
+            s.push_str(&ins);
+            s.extend(base.chars().skip(cut));
+            let _ = parse_flags(&s);
+            let _ = parse_speed(&s);
+            let _ = parse_link_text(&s);
+            let _ = uevent_driver(&s);
+        }
+
+        #[test]
+        fn flag_names_never_panic(f in any::<u32>(), c in any::<Option<u8>>()) {
+            let n = flag_names(f, Some("up"), c, c);
+            prop_assert!(n.len() <= 20);
+        }
+    }
+}

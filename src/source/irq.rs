@@ -1,0 +1,347 @@
+//! The IRQs of a NIC, found from the device rather than guessed from names (KERNEL.md §2.2): the
+//! MSI/MSI-X vectors listed in `<bus device>/msi_irqs/`, else the legacy `<bus device>/irq`. Each IRQ
+//! is then read from `/sys/kernel/irq/N/` (actions, chip, hwirq, trigger type) and `/proc/irq/N/`
+//! (requested and effective affinity, node). Which queue an IRQ serves comes from its action name,
+//! which each driver chooses; netlink `napi-get` is the authoritative source where available, so
+//! `QueueRef::from` records which one was used.
+
+use super::iface::{self, SysfsIface, read_attr};
+use crate::avail::{Avail, Unavailable};
+use crate::root::Root;
+use crate::source::cpuset;
+use serde::{Deserialize, Serialize};
+
+/// `QueueRef::from` when the queue was read from the IRQ's action name.
+pub const FROM_ACTION_NAME: &str = "action name";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NicIrq {
+    pub irq: u32,
+    /// `/sys/kernel/irq/N/actions`: handler names, several when the line is shared.
+    pub actions: Avail<Vec<String>>,
+    pub chip_name: Avail<String>,
+    pub hwirq: Avail<String>,
+    /// "edge" or "level".
+    #[serde(rename = "type")]
+    pub type_: Avail<String>,
+    /// `/proc/irq/N/smp_affinity_list`: the CPUs asked for.
+    pub smp_affinity_list: Avail<Vec<u32>>,
+    /// `/proc/irq/N/effective_affinity_list`: the CPU(s) really targeted; empty while the IRQ is
+    /// not started. Missing without CONFIG_GENERIC_IRQ_EFFECTIVE_AFF_MASK.
+    pub effective_affinity_list: Avail<Vec<u32>>,
+    /// `/proc/irq/N/node`.
+    pub node: Avail<i32>,
+    /// The queue this IRQ serves, when known.
+    pub queue: Option<QueueRef>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QueueKind {
+    Rx,
+    Tx,
+    /// One vector for an RX and a TX queue of the same index (TxRx, fastpath, completion EQ).
+    Combined,
+    /// Not a queue: configuration, link, async events, mailbox.
+    Other,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QueueRef {
+    pub kind: QueueKind,
+    /// Queue index; None for `Other` or a vector serving every queue.
+    pub index: Option<u32>,
+    /// Where the mapping came from (`FROM_ACTION_NAME`, or the netlink source that set it).
+    pub from: String,
+}
+
+/// The IRQs of an interface's device. A virtual device (no `device` link) has none.
+pub fn read(root: &Root, iface: &SysfsIface) -> Avail<Vec<NicIrq>> {
+    let Some(dev) = &iface.device else {
+        return Avail::Value(Vec::new());
+    };
+    let dir = if root.exists(&dev.bus_device) {
+        dev.bus_device.clone()
+    } else {
+        match iface::bus_device_dir(root, &iface.name) {
+            Some(d) => d,
+            None => dev.bus_device.clone(),
+        }
+    };
+    let numbers = match irq_numbers(root, &dir) {
+        Ok(n) => n,
+        Err(u) => return Avail::Unavailable(u),
+    };
+    let irqs = numbers
+        .into_iter()
+        .map(|n| {
+            let mut irq = read_irq(root, n);
+            irq.queue = irq
+                .actions
+                .value()
+                .and_then(|acts| acts.iter().find_map(|a| queue_from_action(a, &iface.name)));
+            irq
+        })
+        .collect();
+    Avail::Value(irqs)
+}
+
+/// IRQ numbers of a bus device: `msi_irqs/` entries (numerically sorted), else a non-zero `irq`.
+fn irq_numbers(root: &Root, dir: &str) -> Result<Vec<u32>, Unavailable> {
+    let msi = format!("{dir}/msi_irqs");
+    match root.read_dir(&msi) {
+        Ok(names) => {
+            let mut v: Vec<u32> = names.iter().filter_map(|n| n.parse().ok()).collect();
+            v.sort_unstable();
+            v.dedup();
+            if !v.is_empty() {
+                return Ok(v);
+            }
+        }
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ENOTDIR)) => {}
+        Err(e) => return Err(Unavailable::from_io(msi, &e)),
+    }
+    let legacy = format!("{dir}/irq");
+    if let Ok(text) = root.read(&legacy)
+        && let Ok(n) = iface::parse_num::<u32>(&text)
+        && n != 0
+    {
+        return Ok(vec![n]);
+    }
+    Err(Unavailable::new(
+        dir,
+        "no MSI vectors (msi_irqs/ absent or empty) and no legacy IRQ (irq absent or 0): this \
+         device's IRQs are not listed in sysfs; match /proc/interrupts action names instead",
+    ))
+}
+
+/// Reads one IRQ from `/sys/kernel/irq/N/` and `/proc/irq/N/`. `queue` is left None: only the
+/// caller knows which interface the IRQ belongs to.
+pub fn read_irq(root: &Root, irq: u32) -> NicIrq {
+    let sys = format!("/sys/kernel/irq/{irq}");
+    let proc = format!("/proc/irq/{irq}");
+    let actions = match root.read(&format!("{sys}/actions")) {
+        Ok(text) => Avail::Value(parse_actions(&text)),
+        Err(e) => Avail::Unavailable(Unavailable::from_io(format!("{sys}/actions"), &e)),
+    };
+    let text = |p: &str| read_attr(root, p, |t| Ok(t.to_string()));
+    let eff_path = format!("{proc}/effective_affinity_list");
+    let effective_affinity_list = match root.read(&eff_path) {
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) && root.exists(&proc) => Avail::missing(
+            &eff_path,
+            "not provided by this kernel (needs CONFIG_GENERIC_IRQ_EFFECTIVE_AFF_MASK); \
+             smp_affinity_list is only what was requested",
+        ),
+        _ => read_cpu_list(root, &eff_path),
+    };
+    NicIrq {
+        irq,
+        actions,
+        chip_name: text(&format!("{sys}/chip_name")),
+        hwirq: text(&format!("{sys}/hwirq")),
+        type_: text(&format!("{sys}/type")),
+        smp_affinity_list: read_cpu_list(root, &format!("{proc}/smp_affinity_list")),
+        effective_affinity_list,
+        node: read_attr(root, &format!("{proc}/node"), iface::parse_num::<i32>),
+        queue: None,
+    }
+}
+
+/// A CPU list where an empty line is the empty set (an IRQ not yet started has no effective CPU).
+fn read_cpu_list(root: &Root, path: &str) -> Avail<Vec<u32>> {
+    match root.read(path) {
+        Ok(t) if t.trim().is_empty() => Avail::Value(Vec::new()),
+        _ => read_attr(root, path, cpuset::parse_list),
+    }
+}
+
+/// `/sys/kernel/irq/N/actions`: names joined by `,` (no space); empty when no handler is installed.
+pub fn parse_actions(text: &str) -> Vec<String> {
+    text.trim().split(',').map(str::trim).filter(|a| !a.is_empty()).map(String::from).collect()
+}
+
+/// Maps a driver-chosen IRQ action name to the queue it serves, for interface `ifname`:
+///
+/// - virtio: `virtio2-input.0` rx 0, `virtio2-output.0` tx 0, `virtio2-config` other,
+///   `virtio2-virtqueues` (one vector for every queue) combined without index;
+/// - `<if>-TxRx-3` (igb, ixgbe, i40e, bnxt, ice), with an optional driver token before it
+///   (`i40e-<if>-TxRx-0`, `ice-<if>-TxRx-0`, `iavf-<if>-TxRx-0`): combined 3; `<if>-rx-0`,
+///   `<if>-tx-0`: rx / tx; ENA `<if>-Tx-Rx-5` and bnx2x/qede `<if>-fp-2`: combined;
+/// - mlx5: `mlx5_comp3@pci:0000:af:00.0` combined 3, any other `mlx5_...` (async, pages, cmd EQs)
+///   other; `<driver>-<pci address>:misc` (i40e, ice) other.
+///
+/// Anything else is None. The interface name must match whole (`eth1` never takes `eth10-TxRx-0`);
+/// an action equal to the bare interface name (igb's link vector, or the one INTx vector) is None,
+/// because it can be either.
+pub fn queue_from_action(action: &str, ifname: &str) -> Option<QueueRef> {
+    let a = action.trim();
+    let found = |kind, index| Some(QueueRef { kind, index, from: FROM_ACTION_NAME.to_string() });
+    if let Some((kind, index)) = virtio_action(a) {
+        return found(kind, index);
+    }
+    if let Some(rest) = a.strip_prefix("mlx5_") {
+        if let Some(n) = rest.strip_prefix("comp") {
+            let digits = n.split('@').next().unwrap_or("");
+            return digits_u32(digits).and_then(|i| found(QueueKind::Combined, Some(i)));
+        }
+        return found(QueueKind::Other, None);
+    }
+    if !ifname.is_empty()
+        && let Some((kind, index)) = netdev_action(a, ifname)
+    {
+        return found(kind, Some(index));
+    }
+    if let Some(head) = a.strip_suffix(":misc") {
+        let (drv, _addr) = head.split_once('-')?;
+        if is_token(drv) {
+            return found(QueueKind::Other, None);
+        }
+    }
+    None
+}
+
+fn virtio_action(a: &str) -> Option<(QueueKind, Option<u32>)> {
+    let rest = a.strip_prefix("virtio")?;
+    let (num, role) = rest.split_once('-')?;
+    digits_u32(num)?;
+    if let Some(q) = role.strip_prefix("input.") {
+        return digits_u32(q).map(|i| (QueueKind::Rx, Some(i)));
+    }
+    if let Some(q) = role.strip_prefix("output.") {
+        return digits_u32(q).map(|i| (QueueKind::Tx, Some(i)));
+    }
+    match role {
+        "config" => Some((QueueKind::Other, None)),
+        "virtqueues" => Some((QueueKind::Combined, None)),
+        _ => None,
+    }
+}
+
+/// `<if>-<role>-<n>` or `<driver>-<if>-<role>-<n>`.
+fn netdev_action(a: &str, ifname: &str) -> Option<(QueueKind, u32)> {
+    fn after_if<'a>(s: &'a str, ifname: &str) -> Option<&'a str> {
+        s.strip_prefix(ifname).and_then(|t| t.strip_prefix('-'))
+    }
+    if let Some(tail) = after_if(a, ifname)
+        && let Some(r) = role_index(tail)
+    {
+        return Some(r);
+    }
+    let (drv, rest) = a.split_once('-')?;
+    if !is_token(drv) {
+        return None;
+    }
+    role_index(after_if(rest, ifname)?)
+}
+
+fn role_index(tail: &str) -> Option<(QueueKind, u32)> {
+    let (role, n) = tail.rsplit_once('-')?;
+    let index = digits_u32(n)?;
+    let kind = match role.to_ascii_lowercase().as_str() {
+        "txrx" | "tx-rx" | "rxtx" | "rx-tx" | "fp" => QueueKind::Combined,
+        "rx" => QueueKind::Rx,
+        "tx" => QueueKind::Tx,
+        _ => return None,
+    };
+    Some((kind, index))
+}
+
+fn digits_u32(s: &str) -> Option<u32> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// A driver name token: letters, digits, underscore (no `-`, so it cannot be half an ifname).
+fn is_token(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn q(a: &str, ifname: &str) -> Option<(QueueKind, Option<u32>)> {
+        queue_from_action(a, ifname).map(|r| {
+            assert_eq!(r.from, FROM_ACTION_NAME);
+            (r.kind, r.index)
+        })
+    }
+
+    #[test]
+    fn action_names() {
+        use QueueKind::*;
+        assert_eq!(q("virtio2-input.0", "eth0"), Some((Rx, Some(0))));
+        assert_eq!(q("virtio2-output.3", "eth0"), Some((Tx, Some(3))));
+        assert_eq!(q("virtio2-config", "eth0"), Some((Other, None)));
+        assert_eq!(q("virtio0-virtqueues", "eth0"), Some((Combined, None)));
+        assert_eq!(q("virtio2-input.", "eth0"), None);
+        assert_eq!(q("eth0-TxRx-3", "eth0"), Some((Combined, Some(3))));
+        assert_eq!(q("i40e-eth0-TxRx-0", "eth0"), Some((Combined, Some(0))));
+        assert_eq!(q("ice-enp162s0f0np0-TxRx-12", "enp162s0f0np0"), Some((Combined, Some(12))));
+        assert_eq!(q("eth0-rx-0", "eth0"), Some((Rx, Some(0))));
+        assert_eq!(q("eth0-tx-1", "eth0"), Some((Tx, Some(1))));
+        assert_eq!(q("eth0-Tx-Rx-5", "eth0"), Some((Combined, Some(5))));
+        assert_eq!(q("eth0-fp-2", "eth0"), Some((Combined, Some(2))));
+        assert_eq!(q("mlx5_comp3@pci:0000:af:00.0", "ens1f0"), Some((Combined, Some(3))));
+        assert_eq!(q("mlx5_comp3", "ens1f0"), Some((Combined, Some(3))));
+        assert_eq!(q("mlx5_async0@pci:0000:af:00.0", "ens1f0"), Some((Other, None)));
+        assert_eq!(q("mlx5_compx@pci:0000:af:00.0", "ens1f0"), None);
+        assert_eq!(q("ice-0000:a2:00.0:misc", "enp162s0f0np0"), Some((Other, None)));
+        // Never a neighbour's name.
+        assert_eq!(q("eth10-TxRx-0", "eth1"), None);
+        assert_eq!(q("i40e-eth10-TxRx-0", "eth1"), None);
+        assert_eq!(q("eth1-TxRx-0", "eth10"), None);
+        // Ambiguous or unknown.
+        assert_eq!(q("eth0", "eth0"), None);
+        assert_eq!(q("eth0-0", "eth0"), None);
+        assert_eq!(q("eth0-TxRx-", "eth0"), None);
+        assert_eq!(q("eth0-TxRx-3", ""), None);
+        assert_eq!(q("ahci[0000:00:1f.2]", "eth0"), None);
+        // An interface whose name has dashes.
+        assert_eq!(q("br-lan-rx-1", "br-lan"), Some((Rx, Some(1))));
+    }
+
+    #[test]
+    fn actions_list() {
+        assert_eq!(parse_actions("virtio2-input.0\n"), ["virtio2-input.0"]);
+        assert_eq!(parse_actions("a,b\n"), ["a", "b"]);
+        assert!(parse_actions("\n").is_empty());
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(a in "\\PC{0,48}", i in "\\PC{0,16}") {
+            let _ = queue_from_action(&a, &i);
+            let _ = parse_actions(&a);
+        }
+
+        #[test]
+        fn mutated_real_names_never_panic(
+            base in proptest::sample::select(vec![
+                "virtio2-input.0", "eth0-TxRx-3", "i40e-eth0-TxRx-0", "mlx5_comp3@pci:0000:af:00.0",
+                "eth0-Tx-Rx-5", "ice-0000:a2:00.0:misc",
+            ]),
+            cut in 0usize..40,
+            ins in "\\PC{0,3}",
+        ) {
+            let mut s: String = base.chars().take(cut).collect();
+            s.push_str(&ins);
+            s.extend(base.chars().skip(cut));
+            let _ = queue_from_action(&s, "eth0");
+        }
+
+        #[test]
+        fn ifname_must_match_whole(n in 0u32..1000, suffix in "[0-9a-z]{1,3}") {
+            let other = format!("eth1{suffix}-TxRx-{n}");
+            prop_assert!(queue_from_action(&other, "eth1").is_none());
+            let own = format!("eth1-TxRx-{n}");
+            prop_assert_eq!(
+                queue_from_action(&own, "eth1").map(|r| (r.kind, r.index)),
+                Some((QueueKind::Combined, Some(n)))
+            );
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! Per-queue RPS/XPS settings: `/sys/class/net/<if>/queues/{rx-N,tx-N}/` (KERNEL.md §4).
+
+use super::iface::{self, read_attr};
+use crate::avail::{Avail, Unavailable};
+use crate::root::Root;
+use crate::source::{ParseError, cpuset};
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Queues {
+    /// Sorted by index (rx-10 after rx-9).
+    pub rx: Vec<RxQueue>,
+    pub tx: Vec<TxQueue>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RxQueue {
+    pub index: u32,
+    /// CPUs RPS steers this queue's packets to; empty = RPS off.
+    pub rps_cpus: Avail<Vec<u32>>,
+    pub rps_flow_cnt: Avail<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TxQueue {
+    pub index: u32,
+    pub xps_cpus: Avail<Vec<u32>>,
+    /// RX queue indices (not CPUs) whose traffic transmits on this queue.
+    pub xps_rxqs: Avail<Vec<u32>>,
+    pub tx_maxrate: Avail<u64>,
+    /// Every numeric file in `byte_queue_limits/` by name; None when the driver has no BQL.
+    pub byte_queue_limits: Option<IndexMap<String, u64>>,
+}
+
+/// Which kind of queue directory a `queues/` entry is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueueDir {
+    Rx(u32),
+    Tx(u32),
+}
+
+/// `rx-3` / `tx-10`; anything else is not a queue directory.
+pub fn parse_queue_dir(name: &str) -> Option<QueueDir> {
+    let num = |s: &str| -> Option<u32> {
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        s.parse().ok()
+    };
+    if let Some(n) = name.strip_prefix("rx-") {
+        return num(n).map(QueueDir::Rx);
+    }
+    name.strip_prefix("tx-").and_then(num).map(QueueDir::Tx)
+}
+
+pub fn read(root: &Root, name: &str) -> Avail<Queues> {
+    let dir = format!("{}/queues", iface::net_dir(root, name));
+    let entries = match root.read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) => return Avail::Unavailable(Unavailable::from_io(&dir, &e)),
+    };
+    let mut rx_idx = Vec::new();
+    let mut tx_idx = Vec::new();
+    for e in &entries {
+        match parse_queue_dir(e) {
+            Some(QueueDir::Rx(i)) => rx_idx.push(i),
+            Some(QueueDir::Tx(i)) => tx_idx.push(i),
+            None => {}
+        }
+    }
+    rx_idx.sort_unstable();
+    tx_idx.sort_unstable();
+    let single_tx = tx_idx.len() == 1;
+    let rx = rx_idx
+        .into_iter()
+        .map(|i| {
+            let q = format!("{dir}/rx-{i}");
+            RxQueue {
+                index: i,
+                rps_cpus: read_mask(root, &format!("{q}/rps_cpus")),
+                rps_flow_cnt: read_attr(root, &format!("{q}/rps_flow_cnt"), iface::parse_num),
+            }
+        })
+        .collect();
+    let tx = tx_idx
+        .into_iter()
+        .map(|i| {
+            let q = format!("{dir}/tx-{i}");
+            TxQueue {
+                index: i,
+                xps_cpus: read_xps_cpus(root, &format!("{q}/xps_cpus"), single_tx),
+                xps_rxqs: read_mask(root, &format!("{q}/xps_rxqs")),
+                tx_maxrate: read_attr(root, &format!("{q}/tx_maxrate"), iface::parse_num),
+                byte_queue_limits: read_bql(root, &format!("{q}/byte_queue_limits")),
+            }
+        })
+        .collect();
+    Avail::Value(Queues { rx, tx })
+}
+
+/// A hex mask file. An empty mask (`0`, or all-zero comma groups) is the empty set, not missing.
+fn read_mask(root: &Root, path: &str) -> Avail<Vec<u32>> {
+    read_attr(root, path, parse_mask)
+}
+
+/// `rps_cpus` / `xps_cpus` / `xps_rxqs`: the kernel's `%*pb` hex mask, comma-grouped per 32 bits.
+pub fn parse_mask(text: &str) -> Result<Vec<u32>, ParseError> {
+    cpuset::parse_mask(text)
+}
+
+/// xps_cpus: the kernel answers ENOENT when the device has one TX queue (`!netif_is_multiqueue`);
+/// that is how such devices are, not a fault.
+fn read_xps_cpus(root: &Root, path: &str, single_tx: bool) -> Avail<Vec<u32>> {
+    match root.read(path) {
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) && single_tx => Avail::missing(
+            path,
+            "single-queue device: XPS does not apply (the kernel answers ENOENT for xps_cpus \
+             when the device has one TX queue)",
+        ),
+        _ => read_mask(root, path),
+    }
+}
+
+fn read_bql(root: &Root, dir: &str) -> Option<IndexMap<String, u64>> {
+    let names = root.read_dir(dir).ok()?;
+    let mut out = IndexMap::new();
+    for n in names {
+        if let Ok(text) = root.read(&format!("{dir}/{n}"))
+            && let Ok(v) = iface::parse_num::<u64>(&text)
+        {
+            out.insert(n, v);
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::fs;
+
+    #[test]
+    fn queue_dirs() {
+        assert_eq!(parse_queue_dir("rx-0"), Some(QueueDir::Rx(0)));
+        assert_eq!(parse_queue_dir("tx-10"), Some(QueueDir::Tx(10)));
+        assert_eq!(parse_queue_dir("rx-"), None);
+        assert_eq!(parse_queue_dir("rx-+1"), None);
+        assert_eq!(parse_queue_dir("rx-99999999999"), None);
+        assert_eq!(parse_queue_dir("power"), None);
+    }
+
+    #[test]
+    fn sorted_numerically_and_xps_enoent_explained() {
+        let d = tempfile::tempdir().unwrap();
+        let q = d.path().join("sys/class/net/eth9/queues");
+        for i in [0, 1, 2, 9, 10, 11] {
+            fs::create_dir_all(q.join(format!("rx-{i}"))).unwrap();
+            fs::write(q.join(format!("rx-{i}/rps_cpus")), "00000000,00000003\n").unwrap();
+        }
+        fs::create_dir_all(q.join("tx-0")).unwrap();
+        let root = Root::at(d.path());
+        let qs = read(&root, "eth9").into_value().unwrap();
+        let idx: Vec<u32> = qs.rx.iter().map(|r| r.index).collect();
+        assert_eq!(idx, [0, 1, 2, 9, 10, 11]);
+        assert_eq!(qs.rx[5].rps_cpus, Avail::Value(vec![0, 1]));
+        let why = &qs.tx[0].xps_cpus.unavailable().unwrap().why;
+        assert!(why.starts_with("single-queue device: XPS does not apply"), "{why}");
+        assert_eq!(qs.tx[0].byte_queue_limits, None);
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(s in "\\PC{0,40}") {
+            let _ = parse_queue_dir(&s);
+            let _ = parse_mask(&s);
+        }
+    }
+}
