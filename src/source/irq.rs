@@ -55,6 +55,22 @@ pub struct QueueRef {
     pub from: String,
 }
 
+impl QueueRef {
+    /// Short label for reports: `rx-0`, `tx-3`, `rxtx-2` (combined), `other`, `all queues`.
+    pub fn label(&self) -> String {
+        let kind = match self.kind {
+            QueueKind::Rx => "rx",
+            QueueKind::Tx => "tx",
+            QueueKind::Combined => "rxtx",
+            QueueKind::Other => return "other".into(),
+        };
+        match self.index {
+            Some(i) => format!("{kind}-{i}"),
+            None => "all queues".into(),
+        }
+    }
+}
+
 /// The IRQs of an interface's device. A virtual device (no `device` link) has none.
 pub fn read(root: &Root, iface: &SysfsIface) -> Avail<Vec<NicIrq>> {
     let Some(dev) = &iface.device else {
