@@ -3,6 +3,7 @@
 //! is missing into `Unavailable`.
 
 pub mod cpuset;
+pub mod ethtool;
 
 use crate::avail::{Avail, Unavailable};
 use crate::root::Root;
