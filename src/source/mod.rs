@@ -5,6 +5,7 @@
 pub mod cpus;
 pub mod cpuset;
 pub mod environment;
+pub mod ethtool;
 pub mod iface;
 pub mod interrupts;
 pub mod irq;
