@@ -68,7 +68,10 @@ impl KernelRecord {
     pub fn ethtool_of(&self, ifname: &str) -> ethtool::EthtoolInfo {
         match self.ethtool.get(ifname) {
             Some(e) => e.clone(),
-            None => ethtool::EthtoolInfo::unavailable(NOT_RECORDED),
+            None => ethtool::EthtoolInfo::all_missing(crate::Unavailable::new(
+                format!("{ifname}: ethtool"),
+                NOT_RECORDED,
+            )),
         }
     }
 }

@@ -84,6 +84,7 @@ impl Sample {
         let names = iface::list(root);
         let record = KernelRecord::obtain(root, names.value().map(Vec::as_slice).unwrap_or(&[]));
         let proc_dev = netdev::read(root);
+        let interrupts = interrupts::read(root);
         let interfaces = names.map(|names| {
             names
                 .into_iter()
@@ -110,7 +111,11 @@ impl Sample {
                     });
                     let ethtool = record.ethtool_of(&name);
                     let queues = queues::read(root, &name);
-                    let irqs = irq::read(root, &sysfs);
+                    let mut irqs = irq::read(root, &sysfs);
+                    if let Avail::Value(list) = &mut irqs {
+                        let ifindex = sysfs.ifindex.value().copied();
+                        map_irq_queues(list, &name, ifindex, &interrupts, &record.netdev_genl);
+                    }
                     Interface { name, sysfs, proc_net_dev, stats64, queues, irqs, ethtool }
                 })
                 .collect()
@@ -129,7 +134,7 @@ impl Sample {
             host,
             cpus: cpus::read(root),
             interfaces,
-            interrupts: interrupts::read(root),
+            interrupts,
             softirqs: softirqs::read(root),
             stat: stat::read(root),
             softnet: softnet::read(root),
@@ -150,6 +155,64 @@ impl Sample {
     }
 }
 
+/// Maps each NIC IRQ to its queue from the most authoritative source there is: the kernel's own
+/// queue → NAPI → IRQ map (netdev netlink `queue-get` and `napi-get`), else the action name the
+/// driver gave the IRQ (sysfs, or /proc/interrupts when sysfs has none).
+fn map_irq_queues(
+    irqs: &mut [irq::NicIrq],
+    ifname: &str,
+    ifindex: Option<u32>,
+    interrupts: &Avail<interrupts::Interrupts>,
+    genl: &Avail<netlink::netdev::NetdevGenl>,
+) {
+    for nic_irq in irqs.iter_mut() {
+        if let Some(q) = ifindex.and_then(|i| queue_from_netlink(nic_irq.irq, i, genl)) {
+            nic_irq.queue = Some(q);
+            continue;
+        }
+        if nic_irq.queue.is_some() || nic_irq.actions.is_available() {
+            continue;
+        }
+        let label = nic_irq.irq.to_string();
+        let row = interrupts.value().and_then(|i| i.rows.iter().find(|r| r.irq == label));
+        if let Some(row) = row {
+            nic_irq.queue = row.actions.iter().find_map(|a| {
+                irq::queue_from_action(a, ifname).map(|mut q| {
+                    q.from = "action name in /proc/interrupts".into();
+                    q
+                })
+            });
+        }
+    }
+}
+
+fn queue_from_netlink(
+    irq_no: u32,
+    ifindex: u32,
+    genl: &Avail<netlink::netdev::NetdevGenl>,
+) -> Option<irq::QueueRef> {
+    use netlink::netdev::QueueType;
+    let genl = genl.value()?;
+    let napi =
+        genl.napis.value()?.iter().find(|n| n.ifindex == ifindex && n.irq == Some(irq_no))?;
+    let queues: Vec<_> = genl
+        .queues
+        .value()?
+        .iter()
+        .filter(|q| q.ifindex == ifindex && q.napi_id == Some(napi.id))
+        .collect();
+    let rx: Vec<u32> = queues.iter().filter(|q| q.type_ == QueueType::Rx).map(|q| q.id).collect();
+    let tx: Vec<u32> = queues.iter().filter(|q| q.type_ == QueueType::Tx).map(|q| q.id).collect();
+    let (kind, index) = match (rx.as_slice(), tx.as_slice()) {
+        ([r], [t]) if r == t => (irq::QueueKind::Combined, Some(*r)),
+        ([r], []) => (irq::QueueKind::Rx, Some(*r)),
+        ([], [t]) => (irq::QueueKind::Tx, Some(*t)),
+        ([], []) => return None,
+        _ => (irq::QueueKind::Combined, None),
+    };
+    Some(irq::QueueRef { kind, index, from: "netdev netlink (napi-get, queue-get)".into() })
+}
+
 fn read_line(root: &Root, path: &str) -> Avail<String> {
     root.read_trimmed(path).map_err(|e| Unavailable::from_io(path, &e)).into()
 }
@@ -161,4 +224,87 @@ pub fn now_ms() -> u64 {
 pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() == 0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netlink::netdev::{Napi, NetdevGenl, Queue, QueueType};
+
+    fn nic_irq(n: u32, actions: Avail<Vec<String>>) -> irq::NicIrq {
+        irq::NicIrq {
+            irq: n,
+            actions,
+            chip_name: Avail::missing("x", "y"),
+            hwirq: Avail::missing("x", "y"),
+            type_: Avail::missing("x", "y"),
+            smp_affinity_list: Avail::missing("x", "y"),
+            effective_affinity_list: Avail::missing("x", "y"),
+            node: Avail::missing("x", "y"),
+            queue: None,
+        }
+    }
+
+    fn genl(napis: Vec<Napi>, queues: Vec<Queue>) -> Avail<NetdevGenl> {
+        Avail::Value(NetdevGenl {
+            queues: Avail::Value(queues),
+            napis: Avail::Value(napis),
+            qstats: Avail::Value(vec![]),
+            qstats_device: Avail::Value(vec![]),
+        })
+    }
+
+    fn napi(id: u32, irq: u32) -> Napi {
+        Napi {
+            ifindex: 2,
+            id,
+            irq: Some(irq),
+            pid: None,
+            defer_hard_irqs: None,
+            gro_flush_timeout: None,
+            irq_suspend_timeout: None,
+        }
+    }
+
+    fn queue(id: u32, type_: QueueType, napi_id: u32) -> Queue {
+        Queue { ifindex: 2, id, type_, napi_id: Some(napi_id) }
+    }
+
+    #[test]
+    fn netlink_map_wins_over_action_names() {
+        let mut irqs = vec![nic_irq(40, Avail::Value(vec!["eth0-TxRx-7".into()]))];
+        irqs[0].queue = irq::queue_from_action("eth0-TxRx-7", "eth0");
+        let g = genl(
+            vec![napi(300, 40)],
+            vec![queue(3, QueueType::Rx, 300), queue(3, QueueType::Tx, 300)],
+        );
+        map_irq_queues(&mut irqs, "eth0", Some(2), &Avail::missing("i", "j"), &g);
+        let q = irqs[0].queue.as_ref().unwrap();
+        assert_eq!((q.kind, q.index), (irq::QueueKind::Combined, Some(3)));
+        assert!(q.from.contains("netlink"));
+    }
+
+    #[test]
+    fn rx_only_napi_and_other_interfaces_are_told_apart() {
+        let mut irqs = vec![nic_irq(41, Avail::missing("a", "b"))];
+        let mut other_if = queue(0, QueueType::Rx, 301);
+        other_if.ifindex = 9;
+        let g = genl(vec![napi(301, 41)], vec![queue(1, QueueType::Rx, 301), other_if]);
+        map_irq_queues(&mut irqs, "eth0", Some(2), &Avail::missing("i", "j"), &g);
+        let q = irqs[0].queue.as_ref().unwrap();
+        assert_eq!((q.kind, q.index), (irq::QueueKind::Rx, Some(1)));
+    }
+
+    #[test]
+    fn proc_interrupts_actions_are_the_fallback() {
+        let text = "           CPU0       CPU1\n 38:          0       4932 PCI-MSIX-0000:00:03.0   1-edge      virtio2-input.0\n";
+        let ints = Avail::Value(interrupts::parse(text).unwrap());
+        let mut irqs =
+            vec![nic_irq(38, Avail::missing("a", "b")), nic_irq(39, Avail::missing("a", "b"))];
+        map_irq_queues(&mut irqs, "eth0", Some(2), &ints, &Avail::missing("g", "h"));
+        let q = irqs[0].queue.as_ref().unwrap();
+        assert_eq!((q.kind, q.index), (irq::QueueKind::Rx, Some(0)));
+        assert_eq!(q.from, "action name in /proc/interrupts");
+        assert!(irqs[1].queue.is_none(), "IRQ 39 has no row: no guess");
+    }
 }

@@ -257,7 +257,7 @@ fn irqbalance_not_running_is_a_value() {
     assert_eq!(ib.pid, None);
     assert_eq!(ib.banned_cpus, None);
     assert!(ib.args.is_empty());
-    assert_eq!(ib.environ.unavailable().unwrap().why, "irqbalance is not running");
+    assert_eq!(ib.environ, Avail::Value(IndexMap::new()), "no environment when not running");
 
     // No /proc at all: that part is missing, not "not running".
     let empty = tempfile::tempdir().unwrap();

@@ -100,7 +100,8 @@ fn sample_reads_a_known_scene_exactly() {
 
     // Known settings: 2 rx / 2 tx channels through rxpath's own ethtool layer, RPS on rx-0.
     b.enter(|| {
-        let mut ch = rxpath::source::ethtool::channels("rxb0").expect("veth channels");
+        let mut ch =
+            rxpath::source::ethtool::read("rxb0").channels.into_value().expect("veth channels");
         ch.rx_count = 2;
         ch.tx_count = 2;
         rxpath::source::ethtool::set_channels("rxb0", &ch).expect("set veth channels");
@@ -111,6 +112,19 @@ fn sample_reads_a_known_scene_exactly() {
     let (sock_inode, receiver) = b.enter(|| {
         let s = UdpSocket::bind(("198.18.0.2", PORT)).expect("bind in netns b");
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        // Room for every datagram unread (truesize ~1 KB each): no RcvbufErrors in this scene.
+        let size: libc::c_int = 4 << 20;
+        // SAFETY: a valid socket fd and a c_int option value of the right size.
+        let rc = unsafe {
+            libc::setsockopt(
+                s.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUF,
+                (&size as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        assert_eq!(rc, 0);
         // SAFETY: fstat on a valid fd into a zeroed stat.
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
         assert_eq!(unsafe { libc::fstat(s.as_raw_fd(), &mut st) }, 0);

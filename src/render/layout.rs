@@ -48,6 +48,12 @@ pub fn pack(indent: usize, items: &[String], sep: &str) -> Vec<String> {
     lines
 }
 
+/// Word-wraps `text` to `WIDTH`, every line starting with `indent` spaces.
+pub fn wrap(indent: usize, text: &str) -> Vec<String> {
+    let words: Vec<String> = text.split_whitespace().map(String::from).collect();
+    pack(indent, &words, " ")
+}
+
 /// A table with right-aligned columns after the first; widths fit the content.
 pub struct Table {
     header: Vec<String>,
@@ -119,6 +125,14 @@ mod tests {
         assert!(lines.len() > 1);
         assert!(lines.iter().all(|l| l.chars().count() <= WIDTH));
         assert!(lines.iter().all(|l| l.starts_with("  key")));
+    }
+
+    #[test]
+    fn wrap_breaks_long_text() {
+        let text = "word ".repeat(40);
+        let lines = wrap(2, &text);
+        assert!(lines.len() >= 3);
+        assert!(lines.iter().all(|l| l.len() <= WIDTH && l.starts_with("  word")));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! backlog/RPS → IP → UDP/TCP → sockets, each stage with its settings and counters, on 80 columns.
 //! Big hosts get summaries (top CPUs, queue ranges); `--cpus all` and `--queues all` show every row.
 
-use super::layout::{Table, count, pack, rule};
+use super::layout::{Table, count, pack, rule, wrap};
 use crate::avail::Avail;
 use crate::sample::{Interface, Sample};
 use crate::source::cpuset;
@@ -63,7 +63,7 @@ fn header(s: &Sample, out: &mut Vec<String>) {
     let from =
         if s.host.source == "live" { "the live host".to_string() } else { s.host.source.clone() };
     let who = if s.host.privileged { "as root" } else { "without root (some parts need it)" };
-    out.push(format!("read {when} from {from}, {who}"));
+    out.extend(wrap(0, &format!("read {when} from {from}, {who}")));
     out.push("Counters are totals since boot (or since the device appeared).".into());
 }
 
@@ -93,11 +93,11 @@ fn nic_stage(s: &Sample, opt: &TextOptions, out: &mut Vec<String>) {
         out.push("no network interfaces".into());
     }
     for i in ifaces {
-        nic(i, opt, out);
+        nic(s, i, opt, out);
     }
 }
 
-fn nic(i: &Interface, opt: &TextOptions, out: &mut Vec<String>) {
+fn nic(s: &Sample, i: &Interface, opt: &TextOptions, out: &mut Vec<String>) {
     let sy = &i.sysfs;
     let driver = i
         .ethtool
@@ -118,10 +118,8 @@ fn nic(i: &Interface, opt: &TextOptions, out: &mut Vec<String>) {
         Some(sp) if *sp > 0 => head.push(format!("{sp} Mb/s")),
         _ => {}
     }
-    if let Some(d) = &sy.device {
-        if let Some(n) = d.numa_node.value() {
-            head.push(if *n < 0 { "numa -".into() } else { format!("numa {n}") });
-        }
+    if let Some(n) = sy.device.as_ref().and_then(|d| d.numa_node.value()) {
+        head.push(if *n < 0 { "numa -".into() } else { format!("numa {n}") });
     }
     out.extend(pack(0, &head, "  "));
 
@@ -157,11 +155,12 @@ fn nic(i: &Interface, opt: &TextOptions, out: &mut Vec<String>) {
     if let Some(f) = i.ethtool.features.value() {
         let on = |name: &str| f.iter().find(|x| x.name == name).map(|x| x.active);
         let shown: Vec<String> = [
+            // The kernel's feature names (ETH_SS_FEATURES), as `ethtool -k` labels them.
             ("rx-gro", "gro"),
-            ("large-receive-offload", "lro"),
+            ("rx-lro", "lro"),
             ("rx-gro-hw", "gro-hw"),
-            ("receive-hashing", "rxhash"),
-            ("ntuple-filters", "ntuple"),
+            ("rx-hashing", "rxhash"),
+            ("rx-ntuple-filter", "ntuple"),
             ("rx-checksum", "rx-csum"),
         ]
         .iter()
@@ -171,14 +170,12 @@ fn nic(i: &Interface, opt: &TextOptions, out: &mut Vec<String>) {
             settings.push(format!("offloads {}", shown.join(", ")));
         }
     }
-    if let Some(t) = i.ethtool.rss_indir.value() {
-        if !t.is_empty() {
-            let mut per: BTreeMap<u32, usize> = BTreeMap::new();
-            for q in t {
-                *per.entry(*q).or_default() += 1;
-            }
-            settings.push(format!("rss {} entries over {} queues", t.len(), per.len()));
+    if let Some(t) = i.ethtool.rss_indir.value().filter(|t| !t.is_empty()) {
+        let mut per: BTreeMap<u32, usize> = BTreeMap::new();
+        for q in t {
+            *per.entry(*q).or_default() += 1;
         }
+        settings.push(format!("rss {} entries over {} queues", t.len(), per.len()));
     }
     out.extend(pack(2, &settings, " · "));
 
@@ -228,11 +225,11 @@ fn nic(i: &Interface, opt: &TextOptions, out: &mut Vec<String>) {
             out.extend(pack(4, &drops, "  "));
         }
     }
-    queue_table(i, opt, out);
+    queue_table(s, i, opt, out);
 }
 
 /// Per-queue rows: IRQ, CPU, NUMA node, RPS and packets where the kernel or the driver says.
-fn queue_table(i: &Interface, opt: &TextOptions, out: &mut Vec<String>) {
+fn queue_table(s: &Sample, i: &Interface, opt: &TextOptions, out: &mut Vec<String>) {
     let Some(q) = i.queues.value() else { return };
     if q.rx.len() <= 1 && !opt.all_queues {
         // One queue: its settings fit on a line.
@@ -242,7 +239,7 @@ fn queue_table(i: &Interface, opt: &TextOptions, out: &mut Vec<String>) {
                 Some(_) => "off".into(),
                 None => "?".into(),
             };
-            out.push(format!("  rx-0: rps_cpus {rps}{}", queue_packets_note(i, 0)));
+            out.push(format!("  rx-0: rps_cpus {rps}{}", queue_packets_note(s, i, 0)));
         }
         return;
     }
@@ -251,7 +248,7 @@ fn queue_table(i: &Interface, opt: &TextOptions, out: &mut Vec<String>) {
     let shown = if opt.all_queues || n <= AUTO_ROWS { n } else { 8 };
     for rx in q.rx.iter().take(shown) {
         let irq = irq_of_queue(i, rx.index);
-        let (packets, drops) = queue_counters(i, rx.index);
+        let (packets, drops) = queue_counters(s, i, rx.index);
         t.row(vec![
             format!("rx-{}", rx.index),
             irq.as_ref().map(|(n, _)| n.to_string()).unwrap_or("-".into()),
@@ -271,8 +268,8 @@ fn queue_table(i: &Interface, opt: &TextOptions, out: &mut Vec<String>) {
     }
 }
 
-fn queue_packets_note(i: &Interface, index: u32) -> String {
-    let (p, d) = queue_counters(i, index);
+fn queue_packets_note(s: &Sample, i: &Interface, index: u32) -> String {
+    let (p, d) = queue_counters(s, i, index);
     match (p, d) {
         (Some(p), Some(d)) => format!(" · packets {} · drops {}", count(p), count(d)),
         (Some(p), None) => format!(" · packets {}", count(p)),
@@ -300,9 +297,30 @@ fn irq_cpus(irq: &crate::source::irq::NicIrq) -> String {
         .unwrap_or("?".into())
 }
 
-/// Per-queue packets and drops: driver `-S` per-queue names (virtio `rx0_packets`, veth
-/// `rx_queue_0_packets`, others `rx-0.packets`).
-fn queue_counters(i: &Interface, index: u32) -> (Option<u64>, Option<u64>) {
+/// Per-queue packets and drops: the kernel's netdev qstats first (`rx-packets`, and the drop
+/// counters `rx-hw-drops`, `rx-hw-drop-overruns`, `rx-alloc-fail`, ...), else the driver's `-S`
+/// per-queue names (virtio `rx0_packets`, veth `rx_queue_0_packets`, others `rx-0.packets`).
+fn queue_counters(s: &Sample, i: &Interface, index: u32) -> (Option<u64>, Option<u64>) {
+    use crate::source::netlink::QueueType;
+    let ifindex = i.sysfs.ifindex.value().copied();
+    let qstats = s.netdev_genl.value().and_then(|g| g.qstats.value()).and_then(|qs| {
+        qs.iter().find(|q| {
+            Some(q.ifindex) == ifindex
+                && q.queue_type == Some(QueueType::Rx)
+                && q.queue_id == Some(index)
+        })
+    });
+    if let Some(q) = qstats {
+        let drops: Vec<u64> = q
+            .counters
+            .iter()
+            .filter(|(k, _)| k.starts_with("rx-") && (k.contains("drop") || k.contains("fail")))
+            .map(|(_, v)| *v)
+            .collect();
+        let drops =
+            (!drops.is_empty()).then(|| drops.iter().fold(0u64, |a, b| a.saturating_add(*b)));
+        return (q.counters.get("rx-packets").copied(), drops);
+    }
     let Some(st) = i.ethtool.stats.value() else { return (None, None) };
     let prefixes = [
         format!("rx{index}_"),
@@ -325,7 +343,7 @@ fn queue_counters(i: &Interface, index: u32) -> (Option<u64>, Option<u64>) {
 
 // ── 2. Hard IRQ ──────────────────────────────────────────────────────────────────────────
 
-fn irq_stage(s: &Sample, _opt: &TextOptions, out: &mut Vec<String>) {
+fn irq_stage(s: &Sample, opt: &TextOptions, out: &mut Vec<String>) {
     out.push(String::new());
     out.push(rule("2 Hard IRQ"));
     let mut any = false;
@@ -353,7 +371,11 @@ fn irq_stage(s: &Sample, _opt: &TextOptions, out: &mut Vec<String>) {
                 })
                 .collect();
             out.push(format!("{}: {} IRQ{}", i.name, irqs.len(), plural(irqs.len())));
-            out.extend(pack(2, &items, " · "));
+            if irqs.len() <= AUTO_ROWS || opt.all_queues {
+                out.extend(pack(2, &items, " · "));
+            } else {
+                out.extend(pack(2, &irq_summary(s, irqs), " · "));
+            }
         }
     }
     if !any {
@@ -371,6 +393,32 @@ fn irq_stage(s: &Sample, _opt: &TextOptions, out: &mut Vec<String>) {
         Some(_) => out.push("irqbalance not running".into()),
         None => {}
     }
+}
+
+/// Many IRQs in a few facts: how many CPUs they land on, which NUMA nodes, the busiest CPU.
+fn irq_summary(s: &Sample, irqs: &[crate::source::irq::NicIrq]) -> Vec<String> {
+    let mut per_cpu: BTreeMap<u32, usize> = BTreeMap::new();
+    for q in irqs {
+        if let Some(c) = q.effective_affinity_list.value().or(q.smp_affinity_list.value()) {
+            for cpu in c {
+                *per_cpu.entry(*cpu).or_default() += 1;
+            }
+        }
+    }
+    let cpus: Vec<u32> = per_cpu.keys().copied().collect();
+    let mut nodes: Vec<u32> = cpus.iter().filter_map(|c| s.cpus.node_of(*c)).collect();
+    nodes.sort_unstable();
+    nodes.dedup();
+    let mut items = vec![format!("on {} CPUs ({})", cpus.len(), cpuset::format_list(&cpus))];
+    if !nodes.is_empty() {
+        let n: Vec<String> = nodes.iter().map(u32::to_string).collect();
+        items.push(format!("NUMA node {}", n.join(",")));
+    }
+    if let Some((cpu, n)) = per_cpu.iter().max_by_key(|(_, n)| **n) {
+        items.push(format!("at most {n} on one CPU (cpu {cpu})"));
+    }
+    items.push("--queues all lists each".into());
+    items
 }
 
 fn irq_total(s: &Sample, irq: u32) -> Option<u64> {
@@ -421,9 +469,30 @@ fn softirq_stage(s: &Sample, opt: &TextOptions, out: &mut Vec<String>) {
                 v(&sy.napi_defer_hard_irqs),
                 sy.threaded.value().map(|x| x.to_string()).unwrap_or("?".into())
             ));
+            napi_line(s, i, out);
         }
     }
     cpu_table(s, opt, out);
+}
+
+/// The interface's NAPI instances (netdev netlink): which IRQ drives each, and whether it polls
+/// in a kernel thread.
+fn napi_line(s: &Sample, i: &Interface, out: &mut Vec<String>) {
+    let Some(napis) = s.netdev_genl.value().and_then(|g| g.napis.value()) else { return };
+    let Some(ifindex) = i.sysfs.ifindex.value() else { return };
+    let mine: Vec<_> = napis.iter().filter(|n| n.ifindex == *ifindex).collect();
+    if mine.is_empty() {
+        return;
+    }
+    let threaded = mine.iter().filter(|n| n.pid.is_some()).count();
+    let with_irq = mine.iter().filter(|n| n.irq.is_some()).count();
+    out.push(format!(
+        "  {} NAPI instance{} (ids {}-{}), {with_irq} with an IRQ, {threaded} threaded",
+        mine.len(),
+        plural(mine.len()),
+        mine.iter().map(|n| n.id).min().unwrap_or(0),
+        mine.iter().map(|n| n.id).max().unwrap_or(0),
+    ));
 }
 
 struct CpuRow {
@@ -462,14 +531,14 @@ fn cpu_rows(s: &Sample) -> Vec<CpuRow> {
             row.backlog = r.backlog_len.map(u64::from);
         }
     }
-    if let Some(si) = s.softirqs.value() {
-        if let Some(net_rx) = si.rows.get("NET_RX") {
-            for (cpu, v) in si.cpus.iter().zip(net_rx) {
-                // softirqs lists possible CPUs: show only those that are online or already listed.
-                let online = s.cpus.online.value().is_none_or(|o| o.contains(cpu));
-                if online || rows.contains_key(cpu) {
-                    rows.entry(*cpu).or_insert_with(|| blank(*cpu)).net_rx = Some(*v);
-                }
+    if let Some(si) = s.softirqs.value()
+        && let Some(net_rx) = si.rows.get("NET_RX")
+    {
+        for (cpu, v) in si.cpus.iter().zip(net_rx) {
+            // softirqs lists possible CPUs: show only those that are online or already listed.
+            let online = s.cpus.online.value().is_none_or(|o| o.contains(cpu));
+            if online || rows.contains_key(cpu) {
+                rows.entry(*cpu).or_insert_with(|| blank(*cpu)).net_rx = Some(*v);
             }
         }
     }
@@ -559,11 +628,16 @@ fn cpu_table(s: &Sample, opt: &TextOptions, out: &mut Vec<String>) {
     out.push("per CPU (softnet_stat, softirqs NET_RX, /proc/stat softirq share):".into());
     out.extend(t.render(2));
     if hidden > 0 {
-        out.push(format!(
-            "  the {} busiest of {} CPUs by drops, squeezes and packets; +{hidden} sums the rest (--cpus all)",
-            selected.len(),
-            rows.len()
-        ));
+        let note = match opt.cpus {
+            CpuSelection::List(_) => format!("+{hidden} sums the CPUs not listed"),
+            _ => format!(
+                "the {} busiest of {} CPUs by drops, squeezes and packets; +{hidden} sums the \
+                 rest (--cpus all)",
+                selected.len(),
+                rows.len()
+            ),
+        };
+        out.extend(wrap(2, &note));
     }
 }
 
@@ -644,7 +718,7 @@ fn ip_stage(s: &Sample, out: &mut Vec<String>) {
     out.push(String::new());
     out.push(rule("5 IP (with netfilter)"));
     if let Some(u) = s.snmp.unavailable() {
-        out.push(format!("IPv4 counters unavailable: {u}"));
+        out.extend(wrap(0, &format!("IPv4 counters unavailable: {u}")));
     }
     let ip = snmp_items(
         &s.snmp,
@@ -682,10 +756,13 @@ fn ip_stage(s: &Sample, out: &mut Vec<String>) {
             + g("InDiscards");
         let gap = g("InReceives") - accounted;
         if gap > 0 {
-            out.push(format!(
-                "  not delivered and not counted as an IP error: {} (netfilter drops, reassembly, \
-                 multicast)",
-                signed(gap)
+            out.extend(wrap(
+                2,
+                &format!(
+                    "not delivered and not counted as an IP error: {} (netfilter drops, \
+                     reassembly, multicast)",
+                    signed(gap)
+                ),
             ));
         }
     }
@@ -876,7 +953,7 @@ fn unavailable(s: &Sample, opt: &TextOptions, out: &mut Vec<String>) {
             w.push(format!("and {} more", n - 3));
             w
         };
-        out.push(format!("{why}:"));
+        out.extend(wrap(0, &format!("{why}:")));
         out.extend(pack(2, &shown, ", "));
     }
     if !opt.verbose {
@@ -921,7 +998,7 @@ fn avail_or_note<'a, T>(a: &'a Avail<T>, out: &mut Vec<String>) -> Option<&'a T>
     match a {
         Avail::Value(v) => Some(v),
         Avail::Unavailable(u) => {
-            out.push(format!("unavailable: {u}"));
+            out.extend(wrap(0, &format!("unavailable: {u}")));
             None
         }
     }

@@ -84,7 +84,7 @@ pub struct EthtoolInfo {
 
 impl EthtoolInfo {
     /// Every part missing for the same reason (bad interface name, no socket).
-    fn all_missing(u: Unavailable) -> EthtoolInfo {
+    pub fn all_missing(u: Unavailable) -> EthtoolInfo {
         EthtoolInfo {
             driver: Avail::Unavailable(u.clone()),
             stats: Avail::Unavailable(u.clone()),
