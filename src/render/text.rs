@@ -62,7 +62,7 @@ fn header(s: &Sample, out: &mut Vec<String>) {
     let when = s.host.taken_at_ms.map(utc).unwrap_or_else(|| "at an unrecorded time".into());
     let from =
         if s.host.source == "live" { "the live host".to_string() } else { s.host.source.clone() };
-    let who = if s.host.privileged { "as root" } else { "without root (some parts need it)" };
+    let who = if s.host.privileged { "as root" } else { "without root" };
     out.extend(wrap(0, &format!("read {when} from {from}, {who}")));
     out.push("Counters are totals since boot (or since the device appeared).".into());
 }
