@@ -2,10 +2,10 @@
 //! a network namespace the test creates. Fixtures (real `ethtool` output from a 6.18 virtio guest)
 //! give the names and order the ioctl results must match.
 
+mod common;
+
 use rxpath::Avail;
 use rxpath::source::ethtool::{self, Channels, EthtoolInfo, Ring, SetError, why};
-use std::os::fd::AsRawFd;
-use std::process::Command;
 
 fn fixture(name: &str) -> String {
     let path = format!("{}/tests/fixtures/ethtool/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -147,44 +147,6 @@ fn virtio_eth0_matches_the_capture() {
     }
 }
 
-/// Creates a network namespace and deletes it on drop, also when the test panics.
-struct NetnsGuard(String);
-
-impl NetnsGuard {
-    fn create(name: String) -> NetnsGuard {
-        run(&["netns", "add", &name]);
-        NetnsGuard(name)
-    }
-}
-
-impl Drop for NetnsGuard {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
-fn run(args: &[&str]) {
-    let st = Command::new("ip").args(args).status().expect("run ip");
-    assert!(st.success(), "ip {args:?} failed: {st}");
-}
-
-/// Runs `f` on a fresh thread that has joined the namespace: setns(CLONE_NEWNET) affects only
-/// the calling thread, so the test thread and the rest of the process stay where they are.
-fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let path = format!("/run/netns/{ns}");
-    let handle = std::thread::spawn(move || {
-        let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        // SAFETY: plain syscall on a descriptor we own for the duration of the call.
-        let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-        assert_eq!(rc, 0, "setns {path}: {}", std::io::Error::last_os_error());
-        f()
-    });
-    match handle.join() {
-        Ok(v) => v,
-        Err(panic) => std::panic::resume_unwind(panic),
-    }
-}
-
 /// Drops CAP_NET_ADMIN from the calling thread's effective set (capabilities are per thread, so
 /// the rest of the process keeps it).
 fn drop_net_admin_in_this_thread() {
@@ -214,18 +176,29 @@ fn drop_net_admin_in_this_thread() {
 
 #[test]
 fn veth_in_a_namespace_reads_and_sets_channels() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("SKIPPED veth_in_a_namespace_reads_and_sets_channels: needs root (ip netns add)");
+    if !common::require_root("veth_in_a_namespace_reads_and_sets_channels") {
         return;
     }
-    let ns = NetnsGuard::create(format!("rxpath-et-{}", std::process::id()));
-    let link = format!(
-        "-n {} link add v0 numrxqueues 4 numtxqueues 4 type veth peer name v1 numrxqueues 4 \
-         numtxqueues 4",
-        ns.0
-    );
-    run(&link.split_whitespace().collect::<Vec<_>>());
+    let ns = common::Netns::new("et");
+    ns.exec(&[
+        "ip",
+        "link",
+        "add",
+        "v0",
+        "numrxqueues",
+        "4",
+        "numtxqueues",
+        "4",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "v1",
+        "numrxqueues",
+        "4",
+        "numtxqueues",
+        "4",
+    ]);
 
     /// What the namespace thread saw, in order.
     struct Seen {
@@ -240,7 +213,7 @@ fn veth_in_a_namespace_reads_and_sets_channels() {
         unprivileged: Result<Channels, SetError>,
         unprivileged_read: Avail<Channels>,
     }
-    let seen = in_netns(&ns.0, || {
+    let seen = ns.enter(|| {
         let want = Channels { rx_count: 2, tx_count: 2, ..Default::default() };
         let before = ethtool::read("v0");
         let set = ethtool::set_channels("v0", &want);

@@ -2,6 +2,8 @@
 //! copies of them, the live kernel as any user, and — as root — a veth pair in a network namespace
 //! the test creates, with known traffic and a crafted wrong-MAC frame.
 
+mod common;
+
 use proptest::prelude::*;
 use rxpath::Avail;
 use rxpath::root::Root;
@@ -266,35 +268,6 @@ fn live_qstats_agree_with_stats64() {
 // Live, root: a network namespace made by the test
 // ------------------------------------------------------------------------------------------------
 
-/// Deletes the namespace on drop, also while unwinding from a failed assertion.
-struct NetnsGuard(String);
-
-impl Drop for NetnsGuard {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
-fn ip(args: &[&str]) {
-    let st = Command::new("ip").args(args).status().expect("run ip");
-    assert!(st.success(), "ip {args:?} failed: {st}");
-}
-
-/// Runs `f` on a new thread that has joined network namespace `ns` (only that thread does).
-fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let path = format!("/run/netns/{ns}");
-    std::thread::spawn(move || {
-        let file = std::fs::File::open(&path).expect("open netns file");
-        use std::os::fd::AsRawFd;
-        // SAFETY: a valid netns fd; setns affects only this thread.
-        let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-        assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
-        f()
-    })
-    .join()
-    .unwrap_or_else(|e| std::panic::resume_unwind(e))
-}
-
 /// rx packets and bytes of `ifname` from /proc/thread-self/net/dev (the thread's netns; sysfs
 /// would show the netns of the /sys mount instead).
 fn proc_net_dev_rx(ifname: &str) -> (u64, u64) {
@@ -381,27 +354,25 @@ fn send_packet_frames(ifindex: u32, frame: &[u8], count: usize) {
 /// DAD/RS packets move the counters behind the test's back.
 #[test]
 fn root_netns_veth_counts_udp_and_otherhost() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("SKIP root_netns_veth_counts_udp_and_otherhost: needs root (netns + veth)");
+    if !common::require_root("root_netns_veth_counts_udp_and_otherhost") {
         return;
     }
     if Command::new("ip").arg("-V").output().is_err() {
         eprintln!("SKIP root_netns_veth_counts_udp_and_otherhost: no `ip` binary");
         return;
     }
-    let ns = format!("rxpath-nl-{}", std::process::id());
-    ip(&["netns", "add", &ns]);
-    let _guard = NetnsGuard(ns.clone());
+    let netns = common::Netns::new("nl");
+    let ns = netns.name.clone();
 
     // Per-netns sysctls, written from a thread inside the namespace before the links exist.
-    in_netns(&ns, || {
+    netns.enter(|| {
         for f in ["all", "default"] {
             let p = format!("/proc/sys/net/ipv6/conf/{f}/disable_ipv6");
             let _ = std::fs::write(p, "1");
         }
     });
-    ip(&[
+    common::run(&[
+        "ip",
         "-n",
         &ns,
         "link",
@@ -417,10 +388,11 @@ fn root_netns_veth_counts_udp_and_otherhost() {
         "address",
         "02:00:00:00:00:02",
     ]);
-    ip(&["-n", &ns, "addr", "add", "198.18.0.1/24", "dev", "v0"]);
-    ip(&["-n", &ns, "link", "set", "v0", "up"]);
-    ip(&["-n", &ns, "link", "set", "v1", "up"]);
-    ip(&[
+    common::run(&["ip", "-n", &ns, "addr", "add", "198.18.0.1/24", "dev", "v0"]);
+    common::run(&["ip", "-n", &ns, "link", "set", "v0", "up"]);
+    common::run(&["ip", "-n", &ns, "link", "set", "v1", "up"]);
+    common::run(&[
+        "ip",
         "-n",
         &ns,
         "neigh",
@@ -434,7 +406,7 @@ fn root_netns_veth_counts_udp_and_otherhost() {
         "permanent",
     ]);
 
-    in_netns(&ns, || {
+    netns.enter(|| {
         // The link dump of this thread shows the namespace's links only.
         let links = read_links().into_value().expect("RTM_GETLINK in the netns");
         let mut names: Vec<_> = links.iter().map(|l| l.ifname.as_str()).collect();

@@ -93,7 +93,7 @@ impl Netns {
             f()
         })
         .join()
-        .expect("thread inside the network namespace panicked")
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     }
 }
 
