@@ -19,6 +19,9 @@ use std::path::{Path, PathBuf};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct KernelRecord {
     pub taken_at_ms: Option<u64>,
+    /// CLOCK_BOOTTIME at the sample (see `Host::boottime_ns`); absent in captures made before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boottime_ns: Option<u64>,
     pub privileged: bool,
     pub links: Avail<Vec<netlink::rtnl::Link>>,
     pub netdev_genl: Avail<netlink::netdev::NetdevGenl>,
@@ -45,6 +48,7 @@ impl KernelRecord {
         if root.is_live() {
             return KernelRecord {
                 taken_at_ms: Some(sample::now_ms()),
+                boottime_ns: sample::boottime_ns(),
                 privileged: sample::is_root(),
                 links: netlink::rtnl::read_links(),
                 netdev_genl: netlink::netdev::read(),
@@ -53,6 +57,7 @@ impl KernelRecord {
         }
         KernelRecord::load(root.base()).unwrap_or_else(|| KernelRecord {
             taken_at_ms: None,
+            boottime_ns: None,
             privileged: false,
             links: Avail::missing("rtnetlink RTM_GETLINK", NOT_RECORDED),
             netdev_genl: Avail::missing("netdev generic netlink", NOT_RECORDED),

@@ -52,6 +52,12 @@ pub struct Host {
     pub kernel: Avail<String>,
     /// Milliseconds since the Unix epoch; absent for a fixture tree that recorded no time.
     pub taken_at_ms: Option<u64>,
+    /// CLOCK_BOOTTIME in nanoseconds when the sample was taken (live samples only). The interval
+    /// between two samples comes from it when both have it: the wall clock can be stepped by NTP or
+    /// an operator, which would make rates wrong or negative, and a value that goes backwards tells
+    /// a reboot apart from a late sample.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boottime_ns: Option<u64>,
     /// "live" for the running host, else the directory the sample was read from.
     pub source: String,
     /// Whether the reader had root: parts that need it say so when it did not.
@@ -125,6 +131,7 @@ impl Sample {
             hostname: read_line(root, "/proc/sys/kernel/hostname"),
             kernel: read_line(root, "/proc/sys/kernel/osrelease"),
             taken_at_ms: record.taken_at_ms,
+            boottime_ns: record.boottime_ns,
             source: if root.is_live() { "live".into() } else { root.base().display().to_string() },
             privileged: record.privileged,
         };
@@ -219,6 +226,20 @@ fn read_line(root: &Root, path: &str) -> Avail<String> {
 
 pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// CLOCK_BOOTTIME in nanoseconds: monotonic, and it keeps counting while the host is suspended, so
+/// a rate over a suspend is averaged over the real time that passed.
+pub fn boottime_ns() -> Option<u64> {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
+    if rc != 0 {
+        return None;
+    }
+    let secs = u64::try_from(ts.tv_sec).ok()?;
+    let nanos = u64::try_from(ts.tv_nsec).ok()?;
+    secs.checked_mul(1_000_000_000)?.checked_add(nanos)
 }
 
 pub fn is_root() -> bool {
