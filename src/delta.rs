@@ -1,0 +1,1072 @@
+//! `Delta`: what happened between two Samples, as per-second rates.
+//!
+//! Counters on a real host do not simply grow: softnet and IRQ counters are 32-bit and wrap, an
+//! interface can be deleted and re-created under the same name, the flow-limit table is freed and
+//! its count restarts, a driver reset zeroes `ethtool -S`, CPUs go offline (their rows and columns
+//! vanish) and sockets come and go. Every counter is therefore matched by identity (CPU id, interface
+//! name and ifindex, IRQ label, socket inode, counter name — never by position) and turned into a
+//! [`Rate`] that is either a trustworthy non-negative value or says why there is none.
+//!
+//! Pure: `Delta::between` does no I/O, so rules and tests feed it crafted Samples.
+
+use crate::avail::{Avail, Unavailable};
+use crate::sample::{Host, Interface, Sample};
+use crate::source::netlink::netdev::{NetdevGenl, QStats, QueueType};
+use crate::source::{interrupts, snmp, softirqs, softnet, stat, udp};
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::net::IpAddr;
+
+/// Above this a rate is not a measurement but a corrupt read or a sentinel (10^13/s is beyond the
+/// byte rate of any link that exists).
+pub const ABSURD_PER_SEC: f64 = 1e13;
+/// A u64 counter that moves this much in one interval is a sentinel (`-1` written by a driver) or
+/// garbage, whatever the interval.
+const ABSURD_DELTA: u64 = 1 << 62;
+
+/// The change of one counter between two samples.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Rate {
+    /// The counter advanced by `delta` (wraps already undone). `per_sec` is absent when the
+    /// interval is unknown (`Delta::interval` says why); it is never negative, NaN or absurd.
+    Value {
+        delta: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        per_sec: Option<f64>,
+    },
+    /// A gauge (a queue length, a setting): its value in the later sample, not a rate.
+    Gauge { value: i64 },
+    /// The counter restarted during the interval. `at_least` is its later value: what it counted
+    /// since the restart, so a lower bound of what happened in the interval.
+    Reset { why: String, at_least: u64 },
+    /// Only in the later sample (a CPU came online, an interface or socket appeared).
+    New,
+    /// Only in the earlier sample.
+    Gone,
+    /// Both values exist but cannot be turned into a rate.
+    NotComparable { why: String },
+}
+
+impl Rate {
+    pub fn per_sec(&self) -> Option<f64> {
+        match self {
+            Rate::Value { per_sec, .. } => *per_sec,
+            _ => None,
+        }
+    }
+
+    pub fn delta(&self) -> Option<u64> {
+        match self {
+            Rate::Value { delta, .. } => Some(*delta),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a keyed thing (CPU, interface, IRQ, socket, queue) is in both samples.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Presence {
+    Both,
+    New,
+    Gone,
+    /// Same key, different object (an interface with a new ifindex, an IRQ number given to another
+    /// device): its counters restarted.
+    Recreated {
+        why: String,
+    },
+}
+
+/// The time between the samples and the clock it was measured with.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Interval {
+    pub secs: f64,
+    pub clock: Clock,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Clock {
+    /// CLOCK_BOOTTIME (`host.boottime_ns`): monotonic.
+    Boottime,
+    /// `host.taken_at_ms`: the wall clock, used only when a sample has no boottime.
+    WallClock,
+}
+
+/// Everything that changed between two samples.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Delta {
+    /// Unavailable when the samples carry no usable time; counters are still compared (`delta`)
+    /// but no `per_sec` is given.
+    pub interval: Avail<Interval>,
+    /// /proc/net/softnet_stat, one entry per CPU id in either sample.
+    pub softnet: Avail<Vec<CpuRates>>,
+    pub interfaces: Avail<Vec<IfaceRates>>,
+    /// /proc/net/snmp: section → counter → rate.
+    pub snmp: Avail<SectionRates>,
+    /// /proc/net/netstat.
+    pub netstat: Avail<SectionRates>,
+    /// /proc/net/snmp6.
+    pub snmp6: Avail<IndexMap<String, Rate>>,
+    /// /proc/net/udp sockets by inode.
+    pub udp: Avail<Vec<SocketRates>>,
+    /// /proc/net/udp6 sockets by inode.
+    pub udp6: Avail<Vec<SocketRates>>,
+    /// /proc/interrupts rows by label, columns by CPU id.
+    pub irqs: Avail<Vec<IrqRates>>,
+    /// /proc/softirqs rows by name, columns by CPU id.
+    pub softirqs: Avail<Vec<SoftirqRates>>,
+    /// /proc/stat: the aggregate line first (`cpu: null`), then one per CPU id.
+    pub cpu_time: Avail<Vec<CpuTimeRates>>,
+    /// nf_conntrack_count of the later sample (a gauge).
+    pub conntrack_count: Avail<u64>,
+}
+
+pub type SectionRates = IndexMap<String, IndexMap<String, Rate>>;
+
+/// One CPU's softnet counters. Gauges are the later sample's values (`None` when the kernel does
+/// not print them or the CPU is gone).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CpuRates {
+    pub cpu: u32,
+    pub presence: Presence,
+    pub processed: Rate,
+    pub dropped: Rate,
+    pub time_squeeze: Rate,
+    pub received_rps: Rate,
+    pub flow_limit_count: Rate,
+    pub backlog_len: Option<u32>,
+    pub input_qlen: Option<u32>,
+    pub process_qlen: Option<u32>,
+}
+
+/// One interface, matched by name; `presence` is `Recreated` when its ifindex changed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IfaceRates {
+    pub name: String,
+    /// The later sample's ifindex (the earlier one's for a gone interface).
+    pub ifindex: Option<u32>,
+    pub presence: Presence,
+    pub proc_net_dev: Avail<IndexMap<String, Rate>>,
+    /// sysfs `statistics/`.
+    pub statistics: Avail<IndexMap<String, Rate>>,
+    /// rtnetlink IFLA_STATS64.
+    pub stats64: Avail<IndexMap<String, Rate>>,
+    /// `ethtool -S`.
+    pub ethtool_stats: Avail<IndexMap<String, Rate>>,
+    /// netdev netlink `qstats-get`, per queue.
+    pub qstats: Avail<Vec<QueueRates>>,
+    /// netdev netlink `qstats-get`, device scope.
+    pub qstats_device: Avail<IndexMap<String, Rate>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QueueRates {
+    pub queue_type: Option<QueueType>,
+    pub queue_id: Option<u32>,
+    pub presence: Presence,
+    pub counters: IndexMap<String, Rate>,
+}
+
+/// One UDP socket, matched by inode.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SocketRates {
+    pub family: udp::Family,
+    pub local_address: IpAddr,
+    pub local_port: u16,
+    pub rem_address: IpAddr,
+    pub rem_port: u16,
+    pub inode: u64,
+    pub presence: Presence,
+    /// `sk_drops`.
+    pub drops: Rate,
+    /// Bytes queued now (later sample; the earlier one's for a gone socket).
+    pub rx_queue: u64,
+}
+
+/// A counter on one CPU.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CpuRate {
+    pub cpu: u32,
+    #[serde(flatten)]
+    pub rate: Rate,
+}
+
+/// One /proc/interrupts row.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IrqRates {
+    /// The label: `38`, `NMI`, `LOC`, `ERR`.
+    pub irq: String,
+    /// Handler names of the later sample (the earlier one's for a gone IRQ).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<String>,
+    pub presence: Presence,
+    /// Empty for the one-value rows (`ERR`, `MIS`, `Err`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub per_cpu: Vec<CpuRate>,
+    /// Sum over the CPUs present in both samples (a CPU that went offline keeps its count hidden,
+    /// so the printed sum would fall); the row's value for one-value rows.
+    pub total: Rate,
+}
+
+/// One /proc/softirqs row.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SoftirqRates {
+    pub name: String,
+    pub per_cpu: Vec<CpuRate>,
+    /// Sum over the CPUs present in both samples.
+    pub total: Rate,
+}
+
+/// CPU time in USER_HZ ticks per second, and the share of the interval spent in each state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CpuTimeRates {
+    /// `None` for the aggregate `cpu` line.
+    pub cpu: Option<u32>,
+    pub presence: Presence,
+    pub user: Rate,
+    pub nice: Rate,
+    pub system: Rate,
+    pub idle: Rate,
+    pub iowait: Rate,
+    pub irq: Rate,
+    pub softirq: Rate,
+    pub steal: Rate,
+    /// Fractions (0..=1) of this CPU's time in the interval; `None` when not computable.
+    pub softirq_share: Option<f64>,
+    pub irq_share: Option<f64>,
+    pub idle_share: Option<f64>,
+}
+
+impl Delta {
+    /// Compares two samples of the same host, `earlier` first.
+    pub fn between(earlier: &Sample, later: &Sample) -> Delta {
+        if let Err(why) = same_boot(&earlier.host, &later.host) {
+            return Delta::incomparable(&why);
+        }
+        let interval = interval(&earlier.host, &later.host);
+        let secs = interval.value().map(|i| i.secs);
+        let udp_part = |e: &Avail<Vec<udp::UdpSocket>>, l: &Avail<Vec<udp::UdpSocket>>| {
+            both(e, l).map(|(e, l)| socket_rates(e, l, secs)).into()
+        };
+        Delta {
+            softnet: softnet_rates(earlier, later, secs),
+            interfaces: both(&earlier.interfaces, &later.interfaces)
+                .map(|(e, l)| interface_rates(e, l, earlier, later, secs))
+                .into(),
+            snmp: both(&earlier.snmp, &later.snmp).map(|(e, l)| section_rates(e, l, secs)).into(),
+            netstat: both(&earlier.netstat, &later.netstat)
+                .map(|(e, l)| section_rates(e, l, secs))
+                .into(),
+            snmp6: both(&earlier.snmp6, &later.snmp6)
+                .map(|(e, l)| snmp_counters("", e, l, secs))
+                .into(),
+            udp: udp_part(&earlier.udp.udp, &later.udp.udp),
+            udp6: udp_part(&earlier.udp.udp6, &later.udp.udp6),
+            irqs: both(&earlier.interrupts, &later.interrupts)
+                .map(|(e, l)| irq_rates(e, l, secs))
+                .into(),
+            softirqs: both(&earlier.softirqs, &later.softirqs)
+                .map(|(e, l)| softirq_rates(e, l, secs))
+                .into(),
+            cpu_time: both(&earlier.stat, &later.stat)
+                .map(|(e, l)| cpu_time_rates(e, l, secs))
+                .into(),
+            conntrack_count: later.environment.conntrack.as_ref().map(|c| c.count),
+            interval,
+        }
+    }
+
+    /// Every part unavailable for one reason (another host, another boot).
+    fn incomparable(why: &str) -> Delta {
+        Delta {
+            interval: Avail::missing("interval", why),
+            softnet: Avail::missing("/proc/net/softnet_stat", why),
+            interfaces: Avail::missing("interfaces", why),
+            snmp: Avail::missing("/proc/net/snmp", why),
+            netstat: Avail::missing("/proc/net/netstat", why),
+            snmp6: Avail::missing("/proc/net/snmp6", why),
+            udp: Avail::missing("/proc/net/udp", why),
+            udp6: Avail::missing("/proc/net/udp6", why),
+            irqs: Avail::missing("/proc/interrupts", why),
+            softirqs: Avail::missing("/proc/softirqs", why),
+            cpu_time: Avail::missing("/proc/stat", why),
+            conntrack_count: Avail::missing("nf_conntrack_count", why),
+        }
+    }
+}
+
+// ---- time and identity of the host ----
+
+/// Counters only compare within one boot of one host; anything else would give resets everywhere
+/// or, worse, plausible-looking nonsense.
+fn same_boot(e: &Host, l: &Host) -> Result<(), String> {
+    if let (Some(a), Some(b)) = (e.hostname.value(), l.hostname.value())
+        && a != b
+    {
+        return Err(format!("the samples are of different hosts ({a:?} and {b:?})"));
+    }
+    if let (Some(a), Some(b)) = (e.kernel.value(), l.kernel.value())
+        && a != b
+    {
+        return Err(format!(
+            "the samples are of different kernels ({a} and {b}): the host rebooted, every counter restarted"
+        ));
+    }
+    if let (Some(a), Some(b), Some(wa), Some(wb)) =
+        (e.boottime_ns, l.boottime_ns, e.taken_at_ms, l.taken_at_ms)
+        && b < a
+        && wb > wa
+    {
+        return Err(
+            "CLOCK_BOOTTIME went back while the wall clock advanced: the host rebooted between \
+             the samples, every counter restarted"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+fn interval(e: &Host, l: &Host) -> Avail<Interval> {
+    const WHAT: &str = "interval between the samples";
+    if let (Some(a), Some(b)) = (e.boottime_ns, l.boottime_ns) {
+        return match b.checked_sub(a).filter(|&d| d > 0) {
+            Some(ns) => Avail::Value(Interval { secs: ns as f64 / 1e9, clock: Clock::Boottime }),
+            None => Avail::missing(
+                WHAT,
+                format!(
+                    "CLOCK_BOOTTIME of the later sample ({b} ns) is not after the earlier's ({a} ns): \
+                     the samples are swapped or identical"
+                ),
+            ),
+        };
+    }
+    match (e.taken_at_ms, l.taken_at_ms) {
+        (Some(a), Some(b)) => match b.checked_sub(a).filter(|&d| d > 0) {
+            Some(ms) => Avail::Value(Interval { secs: ms as f64 / 1e3, clock: Clock::WallClock }),
+            None => Avail::missing(
+                WHAT,
+                format!(
+                    "the later sample's time ({b} ms) is not after the earlier's ({a} ms): the \
+                     samples are swapped, identical, or the wall clock was stepped back"
+                ),
+            ),
+        },
+        (None, _) | (_, None) => Avail::missing(
+            WHAT,
+            "a sample recorded no time (a fixture tree): counts are compared, rates per second \
+             are not",
+        ),
+    }
+}
+
+// ---- one counter ----
+
+/// A counter advance, checked for plausibility.
+fn value(delta: u64, secs: Option<f64>) -> Rate {
+    if delta > ABSURD_DELTA {
+        return Rate::NotComparable {
+            why: format!("jumped by {delta} in one interval: a sentinel or corrupt value"),
+        };
+    }
+    let per_sec = secs.filter(|s| s.is_finite() && *s > 0.0).map(|s| delta as f64 / s);
+    match per_sec {
+        Some(r) if !r.is_finite() || r > ABSURD_PER_SEC => Rate::NotComparable {
+            why: format!("{delta} in {} s is not a plausible rate", secs.unwrap_or(0.0)),
+        },
+        _ => Rate::Value { delta, per_sec },
+    }
+}
+
+/// A 64-bit counter: it never wraps in practice, so going back means it restarted.
+fn counter_u64(e: u64, l: u64, secs: Option<f64>, reset_why: &str) -> Rate {
+    match l.checked_sub(e) {
+        Some(d) => value(d, secs),
+        None => Rate::Reset { why: format!("went from {e} to {l}: {reset_why}"), at_least: l },
+    }
+}
+
+/// A 32-bit counter that can both wrap and restart. Going back by less than half the range is
+/// read as a restart: a wrap that small would mean over 2^31 events in one interval, while a
+/// restart to a small value from a moderate one is the common case. (A restart from above 2^31 to
+/// near zero is indistinguishable from a wrap and is read as one.)
+fn wrap_or_reset_u32(e: u32, l: u32, secs: Option<f64>, reset_why: &str) -> Rate {
+    let d = l.wrapping_sub(e);
+    if l >= e || d <= u32::MAX / 2 {
+        value(u64::from(d), secs)
+    } else {
+        Rate::Reset { why: format!("went from {e} to {l}: {reset_why}"), at_least: u64::from(l) }
+    }
+}
+
+/// A kernel count printed from an `unsigned int` (IRQ and softirq counts, sk_drops) held in a
+/// u64: 32-bit arithmetic while both values fit, else a 64-bit counter.
+fn counter_maybe_u32(e: u64, l: u64, secs: Option<f64>, reset_why: &str) -> Rate {
+    match (u32::try_from(e), u32::try_from(l)) {
+        (Ok(e), Ok(l)) => wrap_or_reset_u32(e, l, secs, reset_why),
+        _ => counter_u64(e, l, secs, reset_why),
+    }
+}
+
+fn optional(e: Option<u32>, l: Option<u32>, what: &str, f: impl Fn(u32, u32) -> Rate) -> Rate {
+    match (e, l) {
+        (Some(e), Some(l)) => f(e, l),
+        _ => Rate::NotComparable { why: format!("{what} is not printed by this kernel") },
+    }
+}
+
+/// Sums per-CPU values over the CPUs present in both samples; a CPU whose value restarted or
+/// cannot be compared makes the sum unknown.
+fn sum(rates: &[CpuRate], secs: Option<f64>) -> Rate {
+    let mut total: u64 = 0;
+    for r in rates {
+        match &r.rate {
+            Rate::Value { delta, .. } => total = total.saturating_add(*delta),
+            Rate::New | Rate::Gone | Rate::Gauge { .. } => {}
+            Rate::Reset { why, .. } | Rate::NotComparable { why } => {
+                return Rate::NotComparable { why: format!("CPU {}: {why}", r.cpu) };
+            }
+        }
+    }
+    value(total, secs)
+}
+
+// ---- matching things by identity ----
+
+enum Pair<'a, T> {
+    Both(&'a T, &'a T),
+    New(&'a T),
+    Gone(&'a T),
+}
+
+/// Matches items by key: later order first, then what is gone in earlier order. Duplicate keys
+/// pair up in order, so nothing is dropped.
+fn pair_by<'a, T, K: Eq + Hash>(
+    earlier: &'a [T],
+    later: &'a [T],
+    key: impl Fn(&T) -> K,
+) -> Vec<Pair<'a, T>> {
+    let mut pending: HashMap<K, Vec<usize>> = HashMap::new();
+    for (i, e) in earlier.iter().enumerate().rev() {
+        pending.entry(key(e)).or_default().push(i);
+    }
+    let mut used = vec![false; earlier.len()];
+    let mut out = Vec::with_capacity(later.len());
+    for l in later {
+        match pending.get_mut(&key(l)).and_then(Vec::pop) {
+            Some(i) => {
+                used[i] = true;
+                out.push(Pair::Both(&earlier[i], l));
+            }
+            None => out.push(Pair::New(l)),
+        }
+    }
+    out.extend(earlier.iter().zip(used).filter(|(_, u)| !u).map(|(e, _)| Pair::Gone(e)));
+    out
+}
+
+/// Both parts, or why not (the later sample's reason first: it is the current state).
+fn both<'a, T>(e: &'a Avail<T>, l: &'a Avail<T>) -> Result<(&'a T, &'a T), Unavailable> {
+    match (e, l) {
+        (Avail::Value(e), Avail::Value(l)) => Ok((e, l)),
+        (_, Avail::Unavailable(u)) => {
+            Err(Unavailable::new(&u.what, format!("in the later sample: {}", u.why)))
+        }
+        (Avail::Unavailable(u), _) => {
+            Err(Unavailable::new(&u.what, format!("in the earlier sample: {}", u.why)))
+        }
+    }
+}
+
+// ---- softnet ----
+
+fn softnet_rates(earlier: &Sample, later: &Sample, secs: Option<f64>) -> Avail<Vec<CpuRates>> {
+    let (e, l) = match both(&earlier.softnet, &later.softnet) {
+        Ok(p) => p,
+        Err(u) => return Avail::Unavailable(u),
+    };
+    // Rows without a printed CPU id were numbered by position; if the set of online CPUs changed,
+    // the same position is another CPU and matching would mix them up.
+    let guessed = |s: &softnet::Softnet| s.cpu_id_source == softnet::CpuIdSource::RowIndex;
+    if (guessed(e) || guessed(l))
+        && (e.rows.len() != l.rows.len() || earlier.cpus.online != later.cpus.online)
+    {
+        return Avail::missing(
+            "/proc/net/softnet_stat",
+            "this kernel prints no CPU id and the online CPUs changed between the samples: rows \
+             cannot be matched to CPUs",
+        );
+    }
+    let rows = pair_by(&e.rows, &l.rows, |r| r.cpu)
+        .into_iter()
+        .map(|p| match p {
+            Pair::Both(e, l) => softnet_row(e, l, secs),
+            Pair::New(l) => softnet_presence(l, Presence::New, Rate::New),
+            Pair::Gone(e) => softnet_presence(e, Presence::Gone, Rate::Gone),
+        })
+        .collect();
+    Avail::Value(rows)
+}
+
+fn softnet_row(e: &softnet::SoftnetRow, l: &softnet::SoftnetRow, secs: Option<f64>) -> CpuRates {
+    // processed, dropped, time_squeeze and received_rps live in the per-CPU softnet_data, which is
+    // never cleared (not even when the CPU goes offline): going back can only be a 32-bit wrap.
+    let wrap = |e: u32, l: u32| value(u64::from(l.wrapping_sub(e)), secs);
+    let flow_limit = |e: u32, l: u32| {
+        wrap_or_reset_u32(
+            e,
+            l,
+            secs,
+            "the flow-limit table of this CPU was freed (net.core.flow_limit_cpu_bitmap \
+             cleared), which restarts flow_limit_count",
+        )
+    };
+    CpuRates {
+        cpu: l.cpu,
+        presence: Presence::Both,
+        processed: wrap(e.processed, l.processed),
+        dropped: wrap(e.dropped, l.dropped),
+        time_squeeze: wrap(e.time_squeeze, l.time_squeeze),
+        received_rps: optional(e.received_rps, l.received_rps, "received_rps", wrap),
+        flow_limit_count: optional(
+            e.flow_limit_count,
+            l.flow_limit_count,
+            "flow_limit_count",
+            flow_limit,
+        ),
+        backlog_len: l.backlog_len,
+        input_qlen: l.input_qlen,
+        process_qlen: l.process_qlen,
+    }
+}
+
+fn softnet_presence(r: &softnet::SoftnetRow, presence: Presence, rate: Rate) -> CpuRates {
+    let new = presence == Presence::New;
+    CpuRates {
+        cpu: r.cpu,
+        presence,
+        processed: rate.clone(),
+        dropped: rate.clone(),
+        time_squeeze: rate.clone(),
+        received_rps: rate.clone(),
+        flow_limit_count: rate,
+        backlog_len: r.backlog_len.filter(|_| new),
+        input_qlen: r.input_qlen.filter(|_| new),
+        process_qlen: r.process_qlen.filter(|_| new),
+    }
+}
+
+// ---- interfaces ----
+
+fn interface_rates(
+    e: &[Interface],
+    l: &[Interface],
+    earlier: &Sample,
+    later: &Sample,
+    secs: Option<f64>,
+) -> Vec<IfaceRates> {
+    pair_by(e, l, |i| i.name.clone())
+        .into_iter()
+        .map(|p| match p {
+            Pair::Both(e, l) => iface_pair(e, l, &earlier.netdev_genl, &later.netdev_genl, secs),
+            Pair::New(l) => iface_alone(l, Presence::New, Rate::New),
+            Pair::Gone(e) => iface_alone(e, Presence::Gone, Rate::Gone),
+        })
+        .collect()
+}
+
+fn iface_pair(
+    e: &Interface,
+    l: &Interface,
+    eg: &Avail<NetdevGenl>,
+    lg: &Avail<NetdevGenl>,
+    secs: Option<f64>,
+) -> IfaceRates {
+    let (ei, li) = (e.sysfs.ifindex.value().copied(), l.sysfs.ifindex.value().copied());
+    // A new ifindex under the same name is another device: `ip link del` + `add`, a driver
+    // reload, a container re-creating its veth. Its counters started from zero in the interval.
+    let recreated = match (ei, li) {
+        (Some(a), Some(b)) if a != b => Some(format!(
+            "{} was deleted and re-created (ifindex {a} → {b}): its counters restarted",
+            l.name
+        )),
+        _ => None,
+    };
+    let maps = |e: &Avail<IndexMap<String, u64>>, l: &Avail<IndexMap<String, u64>>, driver| {
+        both(e, l)
+            .map(|(e, l)| match &recreated {
+                Some(why) => all_reset(l, why),
+                None => counter_map(e, l, secs, driver),
+            })
+            .into()
+    };
+    let (qstats, qstats_device) = match &recreated {
+        Some(why) => {
+            let what = "netdev netlink qstats-get";
+            (Avail::missing(what, why.clone()), Avail::missing(what, why.clone()))
+        }
+        None => qstats_rates(ei, li, eg, lg, secs),
+    };
+    IfaceRates {
+        name: l.name.clone(),
+        ifindex: li,
+        presence: recreated.clone().map_or(Presence::Both, |why| Presence::Recreated { why }),
+        proc_net_dev: maps(&e.proc_net_dev, &l.proc_net_dev, false),
+        statistics: maps(&e.sysfs.statistics, &l.sysfs.statistics, false),
+        stats64: maps(&e.stats64, &l.stats64, false),
+        ethtool_stats: maps(&e.ethtool.stats, &l.ethtool.stats, true),
+        qstats,
+        qstats_device,
+    }
+}
+
+fn iface_alone(i: &Interface, presence: Presence, rate: Rate) -> IfaceRates {
+    let names = |m: &Avail<IndexMap<String, u64>>| {
+        m.as_ref().map(|m| m.keys().map(|k| (k.clone(), rate.clone())).collect())
+    };
+    let why = match presence {
+        Presence::New => "the interface appeared during the interval",
+        _ => "the interface vanished during the interval",
+    };
+    IfaceRates {
+        name: i.name.clone(),
+        ifindex: i.sysfs.ifindex.value().copied(),
+        presence,
+        proc_net_dev: names(&i.proc_net_dev),
+        statistics: names(&i.sysfs.statistics),
+        stats64: names(&i.stats64),
+        ethtool_stats: names(&i.ethtool.stats),
+        qstats: Avail::missing("netdev netlink qstats-get", why),
+        qstats_device: Avail::missing("netdev netlink qstats-get", why),
+    }
+}
+
+fn all_reset(l: &IndexMap<String, u64>, why: &str) -> IndexMap<String, Rate> {
+    l.iter().map(|(k, &v)| (k.clone(), Rate::Reset { why: why.into(), at_least: v })).collect()
+}
+
+/// u64 counters by name. For a driver (`ethtool -S`) a changed set of names, or most counters
+/// going back at once, means the driver reset or was reconfigured (channels, reload): then every
+/// counter restarted, including those that already climbed back above their old value.
+fn counter_map(
+    e: &IndexMap<String, u64>,
+    l: &IndexMap<String, u64>,
+    secs: Option<f64>,
+    driver: bool,
+) -> IndexMap<String, Rate> {
+    let added = l.keys().filter(|k| !e.contains_key(*k)).count();
+    let removed = e.keys().filter(|k| !l.contains_key(*k)).count();
+    let went_back = l.iter().filter(|(k, v)| e.get(*k).is_some_and(|ev| *v < ev)).count();
+    let were_nonzero = l.keys().filter(|k| e.get(*k).is_some_and(|v| *v > 0)).count();
+    let whole_reset = if driver && (added > 0 || removed > 0) {
+        Some(format!(
+            "the driver's stat names changed ({added} added, {removed} removed): the driver was \
+             reset or reconfigured and its counters restarted"
+        ))
+    } else if went_back > 0 && went_back * 2 >= were_nonzero {
+        Some(format!(
+            "{went_back} of {were_nonzero} non-zero counters went back at once: the device's \
+             counters were reset"
+        ))
+    } else {
+        None
+    };
+    let mut out: IndexMap<String, Rate> = l
+        .iter()
+        .map(|(k, &lv)| {
+            let rate = match (e.get(k), &whole_reset) {
+                (None, _) => Rate::New,
+                (Some(_), Some(why)) => Rate::Reset { why: why.clone(), at_least: lv },
+                (Some(&ev), None) => counter_u64(ev, lv, secs, "counter reset"),
+            };
+            (k.clone(), rate)
+        })
+        .collect();
+    out.extend(e.keys().filter(|k| !l.contains_key(*k)).map(|k| (k.clone(), Rate::Gone)));
+    out
+}
+
+type QStatsPair = (Avail<Vec<QueueRates>>, Avail<IndexMap<String, Rate>>);
+
+fn qstats_rates(
+    ei: Option<u32>,
+    li: Option<u32>,
+    eg: &Avail<NetdevGenl>,
+    lg: &Avail<NetdevGenl>,
+    secs: Option<f64>,
+) -> QStatsPair {
+    let (eg, lg) = match both(eg, lg) {
+        Ok(p) => p,
+        Err(u) => return (Avail::Unavailable(u.clone()), Avail::Unavailable(u)),
+    };
+    let Some(ifindex) = li.or(ei) else {
+        let u = Unavailable::new("netdev netlink qstats-get", "the interface's ifindex is unknown");
+        return (Avail::Unavailable(u.clone()), Avail::Unavailable(u));
+    };
+    let of = |v: &Vec<QStats>| -> Vec<QStats> {
+        v.iter().filter(|q| q.ifindex == ifindex).cloned().collect()
+    };
+    let queues = both(&eg.qstats, &lg.qstats).map(|(e, l)| {
+        pair_by(&of(e), &of(l), |q| (q.queue_type, q.queue_id))
+            .into_iter()
+            .map(|p| match p {
+                Pair::Both(e, l) => queue_rates(l, Presence::Both, |_| {
+                    counter_map(&e.counters, &l.counters, secs, true)
+                }),
+                Pair::New(l) => queue_rates(l, Presence::New, |q| names_as(q, Rate::New)),
+                Pair::Gone(e) => queue_rates(e, Presence::Gone, |q| names_as(q, Rate::Gone)),
+            })
+            .collect()
+    });
+    let device = both(&eg.qstats_device, &lg.qstats_device).map(|(e, l)| {
+        let (e, l) = (of(e), of(l));
+        match (e.first(), l.first()) {
+            (Some(e), Some(l)) => counter_map(&e.counters, &l.counters, secs, false),
+            (None, Some(l)) => names_as(l, Rate::New),
+            (Some(e), None) => names_as(e, Rate::Gone),
+            (None, None) => IndexMap::new(),
+        }
+    });
+    (queues.into(), device.into())
+}
+
+fn queue_rates(
+    q: &QStats,
+    presence: Presence,
+    counters: impl FnOnce(&QStats) -> IndexMap<String, Rate>,
+) -> QueueRates {
+    QueueRates { queue_type: q.queue_type, queue_id: q.queue_id, presence, counters: counters(q) }
+}
+
+fn names_as(q: &QStats, rate: Rate) -> IndexMap<String, Rate> {
+    q.counters.keys().map(|k| (k.clone(), rate.clone())).collect()
+}
+
+// ---- SNMP ----
+
+/// Fields of /proc/net/snmp that are settings or gauges, not counters (RFC 1213/2012 define them
+/// so: the RTO bounds, MaxConn, the current number of established connections, forwarding, TTL).
+fn is_snmp_gauge(section: &str, name: &str) -> bool {
+    matches!(
+        (section, name),
+        ("Tcp", "RtoAlgorithm" | "RtoMin" | "RtoMax" | "MaxConn" | "CurrEstab")
+            | ("Ip", "Forwarding" | "DefaultTTL")
+    )
+}
+
+fn section_rates(e: &snmp::Snmp, l: &snmp::Snmp, secs: Option<f64>) -> SectionRates {
+    let empty = snmp::Counters::new();
+    let mut out: SectionRates = l
+        .sections
+        .iter()
+        .map(|(name, lc)| match e.sections.get(name) {
+            Some(ec) => (name.clone(), snmp_counters(name, ec, lc, secs)),
+            None => (name.clone(), snmp_counters(name, &empty, lc, secs)),
+        })
+        .collect();
+    for (name, ec) in e.sections.iter().filter(|(n, _)| !l.sections.contains_key(*n)) {
+        out.insert(name.clone(), snmp_counters(name, ec, &empty, secs));
+    }
+    out
+}
+
+fn snmp_counters(
+    section: &str,
+    e: &snmp::Counters,
+    l: &snmp::Counters,
+    secs: Option<f64>,
+) -> IndexMap<String, Rate> {
+    let mut out: IndexMap<String, Rate> = l
+        .iter()
+        .map(|(k, &lv)| {
+            let rate = if is_snmp_gauge(section, k) {
+                Rate::Gauge { value: lv }
+            } else {
+                match e.get(k) {
+                    Some(&ev) => snmp_counter(ev, lv, secs),
+                    None => Rate::New,
+                }
+            };
+            (k.clone(), rate)
+        })
+        .collect();
+    out.extend(e.keys().filter(|k| !l.contains_key(*k)).map(|k| (k.clone(), Rate::Gone)));
+    out
+}
+
+fn snmp_counter(e: i64, l: i64, secs: Option<f64>) -> Rate {
+    // The parser saturates a value beyond i64 to i64::MAX: its true value is unknown.
+    if e == i64::MAX || l == i64::MAX {
+        return Rate::NotComparable {
+            why: "a value beyond i64 was saturated by the parser".into(),
+        };
+    }
+    match (u64::try_from(e), u64::try_from(l)) {
+        (Ok(e), Ok(l)) => counter_u64(
+            e,
+            l,
+            secs,
+            "reset, or the unsigned long of a 32-bit kernel wrapped (the true count is this \
+             much or more)",
+        ),
+        _ => Rate::NotComparable { why: format!("negative value ({e} → {l}) in a counter") },
+    }
+}
+
+// ---- UDP sockets ----
+
+fn socket_rates(e: &[udp::UdpSocket], l: &[udp::UdpSocket], secs: Option<f64>) -> Vec<SocketRates> {
+    // The inode names a socket for its whole life. Kernel sockets (a tunnel's encapsulation socket)
+    // have none, so those fall back to their addresses.
+    let key = |s: &udp::UdpSocket| {
+        if s.inode != 0 {
+            (s.inode, None)
+        } else {
+            (0, Some((s.local_address, s.local_port, s.rem_address, s.rem_port)))
+        }
+    };
+    pair_by(e, l, key)
+        .into_iter()
+        .map(|p| match p {
+            Pair::Both(e, l) => {
+                let drops = match (e.drops, l.drops) {
+                    // sk_drops is an atomic_t printed with %u and never cleared: it only wraps.
+                    (Some(ed), Some(ld)) => counter_maybe_u32(ed, ld, secs, "counter reset"),
+                    _ => Rate::NotComparable {
+                        why: "this kernel does not print per-socket drops".into(),
+                    },
+                };
+                socket(l, Presence::Both, drops)
+            }
+            Pair::New(l) => socket(l, Presence::New, Rate::New),
+            Pair::Gone(e) => socket(e, Presence::Gone, Rate::Gone),
+        })
+        .collect()
+}
+
+fn socket(s: &udp::UdpSocket, presence: Presence, drops: Rate) -> SocketRates {
+    SocketRates {
+        family: s.family,
+        local_address: s.local_address,
+        local_port: s.local_port,
+        rem_address: s.rem_address,
+        rem_port: s.rem_port,
+        inode: s.inode,
+        presence,
+        drops,
+        rx_queue: s.rx_queue,
+    }
+}
+
+// ---- /proc/interrupts ----
+
+fn irq_rates(
+    e: &interrupts::Interrupts,
+    l: &interrupts::Interrupts,
+    secs: Option<f64>,
+) -> Vec<IrqRates> {
+    pair_by(&e.rows, &l.rows, |r| r.irq.clone())
+        .into_iter()
+        .map(|p| match p {
+            Pair::Both(er, lr) => irq_pair(e, er, l, lr, secs),
+            Pair::New(r) => irq_alone(l, r, Presence::New, Rate::New),
+            Pair::Gone(r) => irq_alone(e, r, Presence::Gone, Rate::Gone),
+        })
+        .collect()
+}
+
+fn irq_pair(
+    e: &interrupts::Interrupts,
+    er: &interrupts::IrqRow,
+    l: &interrupts::Interrupts,
+    lr: &interrupts::IrqRow,
+    secs: Option<f64>,
+) -> IrqRates {
+    // An IRQ number freed and given to another device (a driver reload) shows other handlers or
+    // another chip/hwirq; its per-CPU counts were freed with the old descriptor.
+    let recreated = er.is_numbered()
+        && (er.actions != lr.actions || er.chip != lr.chip || er.hwirq != lr.hwirq);
+    let reset_why = if recreated {
+        format!("IRQ {} now belongs to {:?} (was {:?})", lr.irq, lr.actions, er.actions)
+    } else {
+        "the IRQ was freed and requested again (driver reload), which restarts its counts".into()
+    };
+    let per_cpu: Vec<CpuRate> = if recreated {
+        per_cpu_alone(&l.cpus, &lr.counts, |v| Rate::Reset { why: reset_why.clone(), at_least: v })
+    } else {
+        per_cpu_pair(&e.cpus, &er.counts, &l.cpus, &lr.counts, |a, b| {
+            counter_maybe_u32(a, b, secs, &reset_why)
+        })
+    };
+    let one_value = er.counts.is_empty() && lr.counts.is_empty();
+    let total = if recreated {
+        Rate::Reset { why: reset_why, at_least: lr.total }
+    } else if one_value {
+        // ERR/MIS: a global atomic_t, never cleared: it only wraps.
+        counter_maybe_u32(er.total, lr.total, secs, "counter reset")
+    } else {
+        sum(&per_cpu, secs)
+    };
+    IrqRates {
+        irq: lr.irq.clone(),
+        actions: lr.actions.clone(),
+        presence: if recreated {
+            Presence::Recreated { why: "the IRQ number was given to another handler".into() }
+        } else {
+            Presence::Both
+        },
+        per_cpu,
+        total,
+    }
+}
+
+fn irq_alone(
+    t: &interrupts::Interrupts,
+    r: &interrupts::IrqRow,
+    presence: Presence,
+    rate: Rate,
+) -> IrqRates {
+    IrqRates {
+        irq: r.irq.clone(),
+        actions: r.actions.clone(),
+        presence,
+        per_cpu: per_cpu_alone(&t.cpus, &r.counts, |_| rate.clone()),
+        total: rate,
+    }
+}
+
+/// Pairs per-CPU columns by CPU id: the header lists only online CPUs (interrupts) or possible
+/// ones (softirqs), so a column's position means nothing across samples.
+fn per_cpu_pair(
+    ecpus: &[u32],
+    ecounts: &[u64],
+    lcpus: &[u32],
+    lcounts: &[u64],
+    f: impl Fn(u64, u64) -> Rate,
+) -> Vec<CpuRate> {
+    let col = |cpus: &[u32], counts: &[u64], cpu: u32| -> Option<u64> {
+        counts.get(cpus.iter().position(|&c| c == cpu)?).copied()
+    };
+    let cut = || Rate::NotComparable { why: "the row was cut short in a sample".into() };
+    let mut out: Vec<CpuRate> = lcpus
+        .iter()
+        .map(|&cpu| {
+            let rate =
+                match (ecpus.contains(&cpu), col(ecpus, ecounts, cpu), col(lcpus, lcounts, cpu)) {
+                    (false, _, _) => Rate::New,
+                    (true, Some(a), Some(b)) => f(a, b),
+                    _ => cut(),
+                };
+            CpuRate { cpu, rate }
+        })
+        .collect();
+    out.extend(
+        ecpus.iter().filter(|c| !lcpus.contains(c)).map(|&cpu| CpuRate { cpu, rate: Rate::Gone }),
+    );
+    out
+}
+
+fn per_cpu_alone(cpus: &[u32], counts: &[u64], f: impl Fn(u64) -> Rate) -> Vec<CpuRate> {
+    cpus.iter().zip(counts).map(|(&cpu, &v)| CpuRate { cpu, rate: f(v) }).collect()
+}
+
+// ---- /proc/softirqs ----
+
+fn softirq_rates(
+    e: &softirqs::Softirqs,
+    l: &softirqs::Softirqs,
+    secs: Option<f64>,
+) -> Vec<SoftirqRates> {
+    let mut out: Vec<SoftirqRates> = l
+        .rows
+        .iter()
+        .map(|(name, lcounts)| {
+            let per_cpu = match e.rows.get(name) {
+                // Counts are per-CPU unsigned ints that are never cleared: they only wrap.
+                Some(ecounts) => per_cpu_pair(&e.cpus, ecounts, &l.cpus, lcounts, |a, b| {
+                    counter_maybe_u32(a, b, secs, "counter reset")
+                }),
+                None => per_cpu_alone(&l.cpus, lcounts, |_| Rate::New),
+            };
+            let total = sum(&per_cpu, secs);
+            SoftirqRates { name: name.clone(), per_cpu, total }
+        })
+        .collect();
+    out.extend(e.rows.iter().filter(|(n, _)| !l.rows.contains_key(*n)).map(|(name, counts)| {
+        SoftirqRates {
+            name: name.clone(),
+            per_cpu: per_cpu_alone(&e.cpus, counts, |_| Rate::Gone),
+            total: Rate::Gone,
+        }
+    }));
+    out
+}
+
+// ---- /proc/stat ----
+
+fn cpu_time_rates(e: &stat::Stat, l: &stat::Stat, secs: Option<f64>) -> Vec<CpuTimeRates> {
+    let mut out = vec![cpu_time_pair(&e.total, &l.total, secs)];
+    out.extend(pair_by(&e.cpus, &l.cpus, |c| c.cpu).into_iter().map(|p| match p {
+        Pair::Both(e, l) => cpu_time_pair(e, l, secs),
+        Pair::New(l) => cpu_time_alone(l, Presence::New, Rate::New),
+        Pair::Gone(e) => cpu_time_alone(e, Presence::Gone, Rate::Gone),
+    }));
+    out
+}
+
+fn cpu_time_pair(e: &stat::CpuTime, l: &stat::CpuTime, secs: Option<f64>) -> CpuTimeRates {
+    // CPU time is never reset; the kernel's idle and iowait accounting can step back a little
+    // under NO_HZ, which is no restart, so it is not comparable rather than a reset.
+    let ticks = |a: u64, b: u64| match b.checked_sub(a) {
+        Some(d) => value(d, secs),
+        None => Rate::NotComparable {
+            why: format!("went back from {a} to {b} ticks (idle/iowait accounting under NO_HZ)"),
+        },
+    };
+    let opt = |a: Option<u64>, b: Option<u64>, what: &str| match (a, b) {
+        (Some(a), Some(b)) => ticks(a, b),
+        _ => Rate::NotComparable { why: format!("{what} is not printed by this kernel") },
+    };
+    let total = l.total().checked_sub(e.total()).filter(|&t| t > 0);
+    let share = |a: Option<u64>, b: Option<u64>| -> Option<f64> {
+        let d = b?.checked_sub(a?)?;
+        let t = total?;
+        Some((d as f64 / t as f64).min(1.0))
+    };
+    CpuTimeRates {
+        cpu: l.cpu,
+        presence: Presence::Both,
+        user: ticks(e.user, l.user),
+        nice: ticks(e.nice, l.nice),
+        system: ticks(e.system, l.system),
+        idle: ticks(e.idle, l.idle),
+        iowait: opt(e.iowait, l.iowait, "iowait"),
+        irq: opt(e.irq, l.irq, "irq"),
+        softirq: opt(e.softirq, l.softirq, "softirq"),
+        steal: opt(e.steal, l.steal, "steal"),
+        softirq_share: share(e.softirq, l.softirq),
+        irq_share: share(e.irq, l.irq),
+        idle_share: share(Some(e.idle), Some(l.idle)),
+    }
+}
+
+fn cpu_time_alone(c: &stat::CpuTime, presence: Presence, rate: Rate) -> CpuTimeRates {
+    CpuTimeRates {
+        cpu: c.cpu,
+        presence,
+        user: rate.clone(),
+        nice: rate.clone(),
+        system: rate.clone(),
+        idle: rate.clone(),
+        iowait: rate.clone(),
+        irq: rate.clone(),
+        softirq: rate.clone(),
+        steal: rate,
+        softirq_share: None,
+        irq_share: None,
+        idle_share: None,
+    }
+}
