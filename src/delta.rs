@@ -1070,3 +1070,548 @@ fn cpu_time_alone(c: &stat::CpuTime, presence: Presence, rate: Rate) -> CpuTimeR
         idle_share: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Root;
+    use proptest::prelude::*;
+    use std::net::Ipv4Addr;
+    use std::sync::OnceLock;
+
+    /// The capture of a 2-CPU 6.18 VM, with a boottime so the pair below is one second apart.
+    fn base() -> Sample {
+        static BASE: OnceLock<Sample> = OnceLock::new();
+        BASE.get_or_init(|| {
+            let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/trees/capture-6.18-vm");
+            let mut s = Sample::take(&Root::at(dir));
+            s.host.boottime_ns = Some(5_000_000_000);
+            s
+        })
+        .clone()
+    }
+
+    /// Two copies of the base sample, the later one second after the earlier.
+    fn pair() -> (Sample, Sample) {
+        let e = base();
+        let mut l = base();
+        l.host.boottime_ns = Some(6_000_000_000);
+        l.host.taken_at_ms = l.host.taken_at_ms.map(|t| t + 1000);
+        (e, l)
+    }
+
+    fn softnet_mut(s: &mut Sample) -> &mut softnet::Softnet {
+        match &mut s.softnet {
+            Avail::Value(v) => v,
+            Avail::Unavailable(u) => panic!("fixture has no softnet: {u}"),
+        }
+    }
+
+    fn eth0_mut(s: &mut Sample) -> &mut Interface {
+        match &mut s.interfaces {
+            Avail::Value(v) => v.iter_mut().find(|i| i.name == "eth0").unwrap(),
+            Avail::Unavailable(u) => panic!("fixture has no interfaces: {u}"),
+        }
+    }
+
+    fn map_mut(m: &mut Avail<IndexMap<String, u64>>) -> &mut IndexMap<String, u64> {
+        match m {
+            Avail::Value(v) => v,
+            Avail::Unavailable(u) => panic!("{u}"),
+        }
+    }
+
+    fn cpu(d: &Delta, cpu: u32) -> &CpuRates {
+        d.softnet.value().unwrap().iter().find(|r| r.cpu == cpu).unwrap()
+    }
+
+    fn iface<'a>(d: &'a Delta, name: &str) -> &'a IfaceRates {
+        d.interfaces.value().unwrap().iter().find(|i| i.name == name).unwrap()
+    }
+
+    fn irq<'a>(d: &'a Delta, label: &str) -> &'a IrqRates {
+        d.irqs.value().unwrap().iter().find(|r| r.irq == label).unwrap()
+    }
+
+    fn rate_of(rates: &[CpuRate], cpu: u32) -> &Rate {
+        &rates.iter().find(|r| r.cpu == cpu).unwrap().rate
+    }
+
+    fn val(delta: u64, per_sec: f64) -> Rate {
+        Rate::Value { delta, per_sec: Some(per_sec) }
+    }
+
+    #[test]
+    fn same_sample_one_second_later_is_all_zero_rates() {
+        let (e, l) = pair();
+        let d = Delta::between(&e, &l);
+        assert_eq!(d.interval.value().unwrap(), &Interval { secs: 1.0, clock: Clock::Boottime });
+        assert_eq!(cpu(&d, 1).processed, val(0, 0.0));
+        assert_eq!(cpu(&d, 0).backlog_len, Some(0));
+        let eth0 = iface(&d, "eth0");
+        assert_eq!(eth0.presence, Presence::Both);
+        assert_eq!(eth0.proc_net_dev.value().unwrap()["rx_packets"], val(0, 0.0));
+        assert_eq!(eth0.ethtool_stats.value().unwrap()["rx_kicks"], val(0, 0.0));
+        assert_eq!(eth0.qstats.value().unwrap()[0].counters["rx-packets"], val(0, 0.0));
+        assert_eq!(d.snmp.value().unwrap()["Tcp"]["InSegs"], val(0, 0.0));
+        // Settings and gauges are values, not rates.
+        assert_eq!(d.snmp.value().unwrap()["Tcp"]["MaxConn"], Rate::Gauge { value: -1 });
+        assert_eq!(d.snmp.value().unwrap()["Tcp"]["RtoMax"], Rate::Gauge { value: 120000 });
+        assert_eq!(irq(&d, "38").total, val(0, 0.0));
+        assert_eq!(irq(&d, "ERR").total, val(0, 0.0));
+        assert_eq!(d.conntrack_count, Avail::Value(0));
+        // Nothing moved, so no share of time can be computed.
+        assert_eq!(d.cpu_time.value().unwrap()[0].softirq_share, None);
+    }
+
+    #[test]
+    fn counters_advance_into_per_second_rates() {
+        let (e, mut l) = pair();
+        l.host.boottime_ns = Some(7_000_000_000); // two seconds
+        softnet_mut(&mut l).rows[1].processed += 400;
+        *map_mut(&mut eth0_mut(&mut l).proc_net_dev).get_mut("rx_packets").unwrap() += 1000;
+        if let Avail::Value(s) = &mut l.stat {
+            s.cpus[1].softirq = s.cpus[1].softirq.map(|v| v + 10);
+            s.cpus[1].idle += 90;
+        }
+        let d = Delta::between(&e, &l);
+        assert_eq!(cpu(&d, 1).processed, val(400, 200.0));
+        assert_eq!(iface(&d, "eth0").proc_net_dev.value().unwrap()["rx_packets"], val(1000, 500.0));
+        let cpu1 = d.cpu_time.value().unwrap().iter().find(|c| c.cpu == Some(1)).unwrap();
+        assert_eq!(cpu1.softirq, val(10, 5.0));
+        assert_eq!(cpu1.softirq_share, Some(0.1));
+        assert_eq!(cpu1.idle_share, Some(0.9));
+    }
+
+    #[test]
+    fn softnet_u32_counters_wrap() {
+        let (mut e, mut l) = pair();
+        softnet_mut(&mut e).rows[0].processed = 0xffff_fff0;
+        softnet_mut(&mut l).rows[0].processed = 0x10;
+        softnet_mut(&mut e).rows[0].dropped = u32::MAX;
+        softnet_mut(&mut l).rows[0].dropped = 4;
+        // Even far below half the range: these counters are never cleared, so back is a wrap.
+        softnet_mut(&mut e).rows[0].time_squeeze = 0x8000_0000;
+        softnet_mut(&mut l).rows[0].time_squeeze = 0x10;
+        let d = Delta::between(&e, &l);
+        assert_eq!(cpu(&d, 0).processed, val(0x20, 32.0));
+        assert_eq!(cpu(&d, 0).dropped, val(5, 5.0));
+        assert_eq!(cpu(&d, 0).time_squeeze, val(0x8000_0010, f64::from(0x8000_0010u32)));
+    }
+
+    #[test]
+    fn flow_limit_count_reset_is_not_a_wrap() {
+        let (mut e, mut l) = pair();
+        softnet_mut(&mut e).rows[1].flow_limit_count = Some(500);
+        softnet_mut(&mut l).rows[1].flow_limit_count = Some(3);
+        softnet_mut(&mut e).rows[0].flow_limit_count = Some(0xffff_ff00);
+        softnet_mut(&mut l).rows[0].flow_limit_count = Some(0x10);
+        let d = Delta::between(&e, &l);
+        match &cpu(&d, 1).flow_limit_count {
+            Rate::Reset { why, at_least } => {
+                assert_eq!(*at_least, 3);
+                assert!(why.contains("flow_limit_cpu_bitmap"), "{why}");
+            }
+            other => panic!("expected a reset, got {other:?}"),
+        }
+        assert_eq!(cpu(&d, 0).flow_limit_count, val(0x110, 272.0));
+    }
+
+    #[test]
+    fn a_u64_counter_going_back_is_a_reset_with_a_lower_bound() {
+        let (e, mut l) = pair();
+        *map_mut(&mut eth0_mut(&mut l).sysfs.statistics).get_mut("rx_packets").unwrap() = 10;
+        let d = Delta::between(&e, &l);
+        let stats = iface(&d, "eth0").statistics.value().unwrap();
+        assert!(matches!(stats["rx_packets"], Rate::Reset { at_least: 10, .. }));
+        // One counter back among four that moved is that counter's reset, not the device's.
+        assert_eq!(stats["tx_packets"], val(0, 0.0));
+    }
+
+    #[test]
+    fn most_counters_going_back_is_a_device_reset() {
+        let (e, mut l) = pair();
+        let eth0 = eth0_mut(&mut l);
+        for v in map_mut(&mut eth0.ethtool.stats).values_mut() {
+            *v /= 2;
+        }
+        *map_mut(&mut eth0.ethtool.stats).get_mut("tx_kicks").unwrap() = 5000; // climbed past
+        let d = Delta::between(&e, &l);
+        let stats = iface(&d, "eth0").ethtool_stats.value().unwrap();
+        assert!(matches!(stats["rx_kicks"], Rate::Reset { at_least: 149, .. }));
+        assert!(
+            matches!(&stats["tx_kicks"], Rate::Reset { at_least: 5000, why } if why.contains("reset")),
+            "a counter that climbed above its old value after a reset is no rate: {:?}",
+            stats["tx_kicks"]
+        );
+    }
+
+    #[test]
+    fn ethtool_stat_names_changing_restarts_the_set() {
+        let (e, mut l) = pair();
+        let stats = map_mut(&mut eth0_mut(&mut l).ethtool.stats);
+        stats.insert("rx1_kicks".into(), 7);
+        stats.shift_remove("tx0_kicks");
+        *stats.get_mut("rx_kicks").unwrap() += 100;
+        let d = Delta::between(&e, &l);
+        let rates = iface(&d, "eth0").ethtool_stats.value().unwrap();
+        assert_eq!(rates["rx1_kicks"], Rate::New);
+        assert_eq!(rates["tx0_kicks"], Rate::Gone);
+        match &rates["rx_kicks"] {
+            Rate::Reset { why, at_least } => {
+                assert_eq!(*at_least, 399);
+                assert!(why.contains("1 added, 1 removed"), "{why}");
+            }
+            other => panic!("expected a reset, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn interface_recreated_with_a_new_ifindex() {
+        let (e, mut l) = pair();
+        let eth0 = eth0_mut(&mut l);
+        eth0.sysfs.ifindex = Avail::Value(9);
+        // Bigger than before: without the ifindex check this would pass as a rate.
+        *map_mut(&mut eth0.proc_net_dev).get_mut("rx_packets").unwrap() = 3000;
+        let d = Delta::between(&e, &l);
+        let r = iface(&d, "eth0");
+        assert!(matches!(&r.presence, Presence::Recreated { why } if why.contains("4 → 9")));
+        assert_eq!(r.ifindex, Some(9));
+        assert!(matches!(
+            r.proc_net_dev.value().unwrap()["rx_packets"],
+            Rate::Reset { at_least: 3000, .. }
+        ));
+        assert!(r.qstats.unavailable().is_some());
+        assert_eq!(iface(&d, "lo").presence, Presence::Both);
+    }
+
+    #[test]
+    fn interfaces_appearing_and_vanishing() {
+        let (mut e, l) = pair();
+        if let Avail::Value(v) = &mut e.interfaces {
+            v.retain(|i| i.name != "ifb1");
+            let mut gone = v[0].clone();
+            gone.name = "veth7".into();
+            v.push(gone);
+        }
+        let d = Delta::between(&e, &l);
+        let ifb1 = iface(&d, "ifb1");
+        assert_eq!(ifb1.presence, Presence::New);
+        assert_eq!(ifb1.statistics.value().unwrap()["rx_packets"], Rate::New);
+        let veth = iface(&d, "veth7");
+        assert_eq!(veth.presence, Presence::Gone);
+        assert_eq!(veth.proc_net_dev.value().unwrap()["rx_packets"], Rate::Gone);
+    }
+
+    /// Takes CPU 1 offline in a sample: gone from softnet_stat, /proc/interrupts and /proc/stat.
+    fn offline_cpu1(s: &mut Sample) {
+        softnet_mut(s).rows.retain(|r| r.cpu != 1);
+        if let Avail::Value(i) = &mut s.interrupts {
+            i.cpus = vec![0];
+            for r in &mut i.rows {
+                r.counts.truncate(1);
+            }
+        }
+        if let Avail::Value(st) = &mut s.stat {
+            st.cpus.retain(|c| c.cpu != Some(1));
+        }
+    }
+
+    #[test]
+    fn cpu_going_offline_and_coming_back() {
+        let (e, mut l) = pair();
+        offline_cpu1(&mut l);
+        if let Avail::Value(i) = &mut l.interrupts {
+            let r = i.rows.iter_mut().find(|r| r.irq == "LOC").unwrap();
+            r.counts[0] += 100;
+        }
+        let d = Delta::between(&e, &l);
+        assert_eq!(cpu(&d, 1).presence, Presence::Gone);
+        assert_eq!(cpu(&d, 1).processed, Rate::Gone);
+        assert_eq!(cpu(&d, 1).backlog_len, None);
+        assert_eq!(cpu(&d, 0).processed, val(0, 0.0));
+        let loc = irq(&d, "LOC");
+        assert_eq!(rate_of(&loc.per_cpu, 0), &val(100, 100.0));
+        assert_eq!(rate_of(&loc.per_cpu, 1), &Rate::Gone);
+        // The hidden CPU's count does not turn the total into a fall.
+        assert_eq!(loc.total, val(100, 100.0));
+
+        // Back online: the later sample has CPU 1 again, the earlier one did not.
+        let (mut e, mut l) = pair();
+        offline_cpu1(&mut e);
+        if let Avail::Value(i) = &mut l.interrupts {
+            let r = i.rows.iter_mut().find(|r| r.irq == "38").unwrap();
+            r.counts[1] += 50;
+        }
+        let d = Delta::between(&e, &l);
+        assert_eq!(cpu(&d, 1).presence, Presence::New);
+        assert_eq!(cpu(&d, 1).dropped, Rate::New);
+        assert_eq!(cpu(&d, 1).backlog_len, Some(0));
+        assert_eq!(rate_of(&irq(&d, "38").per_cpu, 1), &Rate::New);
+        assert_eq!(irq(&d, "38").total, val(0, 0.0));
+        let cpus = d.cpu_time.value().unwrap();
+        assert_eq!(cpus.iter().find(|c| c.cpu == Some(1)).unwrap().presence, Presence::New);
+    }
+
+    #[test]
+    fn interrupt_columns_are_matched_by_cpu_id_not_position() {
+        let (mut e, mut l) = pair();
+        // Earlier: CPUs 0 and 1 online. Later: CPU 0 offline, so CPU 1 is the first column.
+        if let Avail::Value(i) = &mut e.interrupts {
+            let r = i.rows.iter_mut().find(|r| r.irq == "36").unwrap();
+            r.counts = vec![7, 25242];
+        }
+        if let Avail::Value(i) = &mut l.interrupts {
+            i.cpus = vec![1];
+            for r in &mut i.rows {
+                r.counts = r.counts.get(1).copied().into_iter().collect();
+            }
+            let r = i.rows.iter_mut().find(|r| r.irq == "36").unwrap();
+            r.counts = vec![25250];
+        }
+        let d = Delta::between(&e, &l);
+        let r = irq(&d, "36");
+        assert_eq!(rate_of(&r.per_cpu, 1), &val(8, 8.0));
+        assert_eq!(rate_of(&r.per_cpu, 0), &Rate::Gone);
+    }
+
+    #[test]
+    fn irq_counts_wrap_and_a_reassigned_irq_restarts() {
+        let (mut e, mut l) = pair();
+        if let (Avail::Value(ei), Avail::Value(li)) = (&mut e.interrupts, &mut l.interrupts) {
+            let er = ei.rows.iter_mut().find(|r| r.irq == "38").unwrap();
+            er.counts[1] = u64::from(u32::MAX) - 1;
+            let lr = li.rows.iter_mut().find(|r| r.irq == "38").unwrap();
+            lr.counts[1] = 3;
+            let lr = li.rows.iter_mut().find(|r| r.irq == "41").unwrap();
+            lr.actions = vec!["eth1-rx-0".into()];
+            lr.counts[0] = 9000;
+        }
+        let d = Delta::between(&e, &l);
+        assert_eq!(rate_of(&irq(&d, "38").per_cpu, 1), &val(5, 5.0));
+        let r41 = irq(&d, "41");
+        assert!(matches!(r41.presence, Presence::Recreated { .. }));
+        assert!(matches!(rate_of(&r41.per_cpu, 0), Rate::Reset { at_least: 9000, .. }));
+    }
+
+    fn sock(inode: u64, port: u16, drops: u64) -> udp::UdpSocket {
+        udp::UdpSocket {
+            family: udp::Family::Inet,
+            sl: 0,
+            local_address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            local_port: port,
+            rem_address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            rem_port: 0,
+            st: 7,
+            tx_queue: 0,
+            rx_queue: 2048,
+            uid: 0,
+            inode,
+            ref_count: Some(2),
+            pointer: None,
+            drops: Some(drops),
+        }
+    }
+
+    #[test]
+    fn sockets_by_inode_appearing_and_vanishing() {
+        let (mut e, mut l) = pair();
+        e.udp.udp = Avail::Value(vec![sock(100, 53, 10), sock(200, 5353, 0)]);
+        // Same port, other inode: a restarted daemon's new socket, not the old one.
+        l.udp.udp = Avail::Value(vec![sock(300, 5353, 0), sock(100, 53, 2010)]);
+        let d = Delta::between(&e, &l);
+        let socks = d.udp.value().unwrap();
+        let by = |inode| socks.iter().find(|s| s.inode == inode).unwrap();
+        assert_eq!(by(100).drops, val(2000, 2000.0));
+        assert_eq!(by(100).rx_queue, 2048);
+        assert_eq!((by(300).presence.clone(), by(300).drops.clone()), (Presence::New, Rate::New));
+        assert_eq!((by(200).presence.clone(), by(200).drops.clone()), (Presence::Gone, Rate::Gone));
+        assert_eq!(d.udp6.value().unwrap(), &vec![]);
+    }
+
+    #[test]
+    fn zero_or_negative_interval_gives_deltas_without_rates() {
+        let (e, mut l) = pair();
+        l.host.boottime_ns = e.host.boottime_ns;
+        softnet_mut(&mut l).rows[0].processed += 5;
+        let d = Delta::between(&e, &l);
+        assert!(d.interval.unavailable().unwrap().why.contains("not after"));
+        assert_eq!(cpu(&d, 0).processed, Rate::Value { delta: 5, per_sec: None });
+
+        // Wall clock only, stepped back.
+        let (mut e, mut l) = pair();
+        e.host.boottime_ns = None;
+        l.host.boottime_ns = None;
+        l.host.taken_at_ms = e.host.taken_at_ms.map(|t| t - 1);
+        let d = Delta::between(&e, &l);
+        assert!(d.interval.unavailable().unwrap().why.contains("stepped back"));
+
+        // Wall clock fallback when it advances.
+        l.host.taken_at_ms = e.host.taken_at_ms.map(|t| t + 250);
+        let d = Delta::between(&e, &l);
+        assert_eq!(d.interval.value().unwrap(), &Interval { secs: 0.25, clock: Clock::WallClock });
+
+        // A fixture tree records no time.
+        let (mut e, l) = pair();
+        e.host.boottime_ns = None;
+        e.host.taken_at_ms = None;
+        let d = Delta::between(&e, &l);
+        assert!(d.interval.unavailable().unwrap().why.contains("recorded no time"));
+    }
+
+    #[test]
+    fn other_boot_or_host_is_not_compared_at_all() {
+        let (e, mut l) = pair();
+        l.host.boottime_ns = Some(1_000);
+        let d = Delta::between(&e, &l);
+        assert!(d.softnet.unavailable().unwrap().why.contains("rebooted"));
+        let (e, mut l) = pair();
+        l.host.kernel = Avail::Value("6.19.0".into());
+        assert!(Delta::between(&e, &l).snmp.unavailable().unwrap().why.contains("kernels"));
+        let (e, mut l) = pair();
+        l.host.hostname = Avail::Value("other".into());
+        assert!(Delta::between(&e, &l).irqs.unavailable().unwrap().why.contains("hosts"));
+    }
+
+    #[test]
+    fn absurd_jumps_are_not_rates() {
+        let (e, mut l) = pair();
+        *map_mut(&mut eth0_mut(&mut l).stats64).get_mut("rx_bytes").unwrap() = u64::MAX;
+        let d = Delta::between(&e, &l);
+        let r = &iface(&d, "eth0").stats64.value().unwrap()["rx_bytes"];
+        assert!(matches!(r, Rate::NotComparable { why } if why.contains("sentinel")), "{r:?}");
+        // A plausible delta over a tiny interval is still absurd as a rate.
+        assert!(matches!(value(1 << 40, Some(1e-3)), Rate::NotComparable { .. }));
+    }
+
+    #[test]
+    fn delta_serialises_readably_and_round_trips() {
+        let (e, mut l) = pair();
+        softnet_mut(&mut l).rows[0].processed += 3;
+        let d = Delta::between(&e, &l);
+        let json = serde_json::to_value(&d).unwrap();
+        assert_eq!(
+            json["softnet"][0]["processed"],
+            serde_json::json!({"kind": "value", "delta": 3, "per_sec": 3.0})
+        );
+        assert_eq!(json["irqs"][0]["per_cpu"][0]["cpu"], 0);
+        assert_eq!(json["irqs"][0]["per_cpu"][0]["kind"], "value");
+        let back: Delta = serde_json::from_value(json).unwrap();
+        assert_eq!(back, d);
+    }
+
+    // ---- no pair of samples gives a negative, NaN or absurd rate ----
+
+    /// Replaces numbers of a sample's JSON with ones drawn from `pool`, kept within the original's
+    /// width so the JSON still fits the Sample types (u8 ports, u32 counters, i64 SNMP values).
+    /// A pool value divisible by 3 keeps the original, so two scrambled samples share many values
+    /// and compare; the rest brings wraps, resets, zeros and huge values.
+    fn scramble(v: &mut serde_json::Value, pool: &[u64], at: &mut usize) {
+        use serde_json::Value;
+        match v {
+            Value::Number(n) => {
+                let r = pool[*at % pool.len()];
+                *at += 1;
+                if r.is_multiple_of(3) && r != 0 {
+                    return;
+                }
+                if let Some(orig) = n.as_u64() {
+                    let bound = orig.saturating_add(1).checked_next_power_of_two().unwrap_or(0);
+                    let bound = bound.max(256);
+                    let x = if r == u64::MAX { bound.wrapping_sub(1) } else { r % bound };
+                    // i64 fields hold at most i64::MAX; any u64 field takes these too.
+                    *n = x.min(i64::MAX as u64).into();
+                } else if n.as_i64().is_some() {
+                    *n = (-((r % 1000) as i64)).into();
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(|x| scramble(x, pool, at)),
+            Value::Object(o) => o.values_mut().for_each(|x| scramble(x, pool, at)),
+            _ => {}
+        }
+    }
+
+    fn check_rates(v: &serde_json::Value, path: &str) -> Result<(), String> {
+        use serde_json::Value;
+        match v {
+            Value::Object(o) => {
+                for (k, x) in o {
+                    let here = format!("{path}.{k}");
+                    if k == "per_sec" || k.ends_with("_share") || k == "secs" {
+                        if x.is_null() && k.ends_with("_share") {
+                            continue;
+                        }
+                        let f = x.as_f64().ok_or(format!("{here} = {x} (NaN or infinite)"))?;
+                        if !(0.0..=ABSURD_PER_SEC).contains(&f) {
+                            return Err(format!("{here} = {f}"));
+                        }
+                        if k.ends_with("_share") && f > 1.0 {
+                            return Err(format!("{here} = {f} > 1"));
+                        }
+                    }
+                    check_rates(x, &here)?;
+                }
+                Ok(())
+            }
+            Value::Array(a) => {
+                a.iter().enumerate().try_for_each(|(i, x)| check_rates(x, &format!("{path}[{i}]")))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn pool() -> impl Strategy<Value = Vec<u64>> {
+        prop::collection::vec(
+            prop_oneof![Just(0u64), Just(u64::MAX), 0..10u64, any::<u64>()],
+            1..64,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn no_pair_of_samples_gives_a_bad_rate(
+            a in pool(), b in pool(), skip in 0..40usize,
+            gap_ns in prop_oneof![Just(0u64), Just(1u64), 1..3_000_000_000u64],
+            wall_clock in any::<bool>(),
+        ) {
+            let base = serde_json::to_value(base()).unwrap();
+            let (mut ej, mut lj) = (base.clone(), base);
+            scramble(&mut ej, &a, &mut 0);
+            scramble(&mut lj, &b, &mut skip.clone());
+            let mut e: Sample = serde_json::from_value(ej).unwrap();
+            let mut l: Sample = serde_json::from_value(lj).unwrap();
+            for s in [&mut e, &mut l] {
+                s.host.boottime_ns = (!wall_clock).then_some(5_000_000_000);
+                s.host.taken_at_ms = Some(1_000_000);
+            }
+            l.host.boottime_ns = l.host.boottime_ns.map(|t| t + gap_ns);
+            l.host.taken_at_ms = Some(1_000_000 + gap_ns / 1_000_000);
+            for d in [Delta::between(&e, &l), Delta::between(&l, &e), Delta::between(&e, &e)] {
+                let json = serde_json::to_value(&d).unwrap();
+                if let Err(msg) = check_rates(&json, "") {
+                    return Err(TestCaseError::fail(msg));
+                }
+            }
+        }
+
+        #[test]
+        fn counters_never_give_a_negative_or_nan_rate(
+            e in any::<u64>(), l in any::<u64>(), e32 in any::<u32>(), l32 in any::<u32>(),
+            secs in prop_oneof![Just(0.0), Just(-1.0), Just(f64::NAN), Just(1e-9), 1e-6..1e6f64],
+        ) {
+            let secs = Some(secs);
+            for r in [
+                counter_u64(e, l, secs, "x"),
+                wrap_or_reset_u32(e32, l32, secs, "x"),
+                counter_maybe_u32(e, l, secs, "x"),
+                snmp_counter(e as i64, l as i64, secs),
+            ] {
+                if let Some(p) = r.per_sec() {
+                    prop_assert!(p.is_finite() && (0.0..=ABSURD_PER_SEC).contains(&p), "{r:?}");
+                }
+            }
+        }
+    }
+}
