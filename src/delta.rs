@@ -402,12 +402,22 @@ fn wrap_or_reset_u32(e: u32, l: u32, secs: Option<f64>, reset_why: &str) -> Rate
     }
 }
 
-/// A kernel count printed from an `unsigned int` (IRQ and softirq counts, sk_drops) held in a
-/// u64: 32-bit arithmetic while both values fit, else a 64-bit counter.
+/// A per-CPU IRQ count: an `unsigned int` that wraps, and restarts when the IRQ is freed and
+/// requested again. 32-bit arithmetic while both values fit, else a 64-bit counter.
 fn counter_maybe_u32(e: u64, l: u64, secs: Option<f64>, reset_why: &str) -> Rate {
     match (u32::try_from(e), u32::try_from(l)) {
         (Ok(e), Ok(l)) => wrap_or_reset_u32(e, l, secs, reset_why),
         _ => counter_u64(e, l, secs, reset_why),
+    }
+}
+
+/// A count the kernel keeps in an unsigned int and never clears (softirq counts, sk_drops, the ERR
+/// row): going back can only be a wrap. Values beyond 32 bits (a kernel that widened it) are a
+/// 64-bit counter.
+fn counter_wrapping_u32(e: u64, l: u64, secs: Option<f64>) -> Rate {
+    match (u32::try_from(e), u32::try_from(l)) {
+        (Ok(e), Ok(l)) => value(u64::from(l.wrapping_sub(e)), secs),
+        _ => counter_u64(e, l, secs, "counter reset"),
     }
 }
 
@@ -833,8 +843,8 @@ fn socket_rates(e: &[udp::UdpSocket], l: &[udp::UdpSocket], secs: Option<f64>) -
         .map(|p| match p {
             Pair::Both(e, l) => {
                 let drops = match (e.drops, l.drops) {
-                    // sk_drops is an atomic_t printed with %u and never cleared: it only wraps.
-                    (Some(ed), Some(ld)) => counter_maybe_u32(ed, ld, secs, "counter reset"),
+                    // sk_drops: an atomic_t printed with %u, never cleared while the socket lives.
+                    (Some(ed), Some(ld)) => counter_wrapping_u32(ed, ld, secs),
                     _ => Rate::NotComparable {
                         why: "this kernel does not print per-socket drops".into(),
                     },
@@ -905,8 +915,8 @@ fn irq_pair(
     let total = if recreated {
         Rate::Reset { why: reset_why, at_least: lr.total }
     } else if one_value {
-        // ERR/MIS: a global atomic_t, never cleared: it only wraps.
-        counter_maybe_u32(er.total, lr.total, secs, "counter reset")
+        // ERR/MIS: a global atomic_t, never cleared.
+        counter_wrapping_u32(er.total, lr.total, secs)
     } else {
         sum(&per_cpu, secs)
     };
@@ -985,9 +995,8 @@ fn softirq_rates(
         .iter()
         .map(|(name, lcounts)| {
             let per_cpu = match e.rows.get(name) {
-                // Counts are per-CPU unsigned ints that are never cleared: they only wrap.
                 Some(ecounts) => per_cpu_pair(&e.cpus, ecounts, &l.cpus, lcounts, |a, b| {
-                    counter_maybe_u32(a, b, secs, "counter reset")
+                    counter_wrapping_u32(a, b, secs)
                 }),
                 None => per_cpu_alone(&l.cpus, lcounts, |_| Rate::New),
             };
@@ -1394,6 +1403,20 @@ mod tests {
         assert!(matches!(rate_of(&r41.per_cpu, 0), Rate::Reset { at_least: 9000, .. }));
     }
 
+    #[test]
+    fn softirq_counts_wrap_per_cpu_id() {
+        let (mut e, mut l) = pair();
+        if let (Avail::Value(es), Avail::Value(ls)) = (&mut e.softirqs, &mut l.softirqs) {
+            es.rows["NET_RX"][1] = u64::from(u32::MAX);
+            ls.rows["NET_RX"][1] = 9;
+            ls.rows["NET_RX"][0] += 1;
+        }
+        let d = Delta::between(&e, &l);
+        let net_rx = d.softirqs.value().unwrap().iter().find(|r| r.name == "NET_RX").unwrap();
+        assert_eq!(rate_of(&net_rx.per_cpu, 1), &val(10, 10.0));
+        assert_eq!(net_rx.total, val(11, 11.0));
+    }
+
     fn sock(inode: u64, port: u16, drops: u64) -> udp::UdpSocket {
         udp::UdpSocket {
             family: udp::Family::Inet,
@@ -1416,14 +1439,16 @@ mod tests {
     #[test]
     fn sockets_by_inode_appearing_and_vanishing() {
         let (mut e, mut l) = pair();
-        e.udp.udp = Avail::Value(vec![sock(100, 53, 10), sock(200, 5353, 0)]);
+        e.udp.udp =
+            Avail::Value(vec![sock(100, 53, 10), sock(200, 5353, 0), sock(400, 123, 0xffff_fffe)]);
         // Same port, other inode: a restarted daemon's new socket, not the old one.
-        l.udp.udp = Avail::Value(vec![sock(300, 5353, 0), sock(100, 53, 2010)]);
+        l.udp.udp = Avail::Value(vec![sock(300, 5353, 0), sock(100, 53, 2010), sock(400, 123, 1)]);
         let d = Delta::between(&e, &l);
         let socks = d.udp.value().unwrap();
         let by = |inode| socks.iter().find(|s| s.inode == inode).unwrap();
         assert_eq!(by(100).drops, val(2000, 2000.0));
         assert_eq!(by(100).rx_queue, 2048);
+        assert_eq!(by(400).drops, val(3, 3.0), "sk_drops wraps at 2^32");
         assert_eq!((by(300).presence.clone(), by(300).drops.clone()), (Presence::New, Rate::New));
         assert_eq!((by(200).presence.clone(), by(200).drops.clone()), (Presence::Gone, Rate::Gone));
         assert_eq!(d.udp6.value().unwrap(), &vec![]);
@@ -1606,6 +1631,7 @@ mod tests {
                 counter_u64(e, l, secs, "x"),
                 wrap_or_reset_u32(e32, l32, secs, "x"),
                 counter_maybe_u32(e, l, secs, "x"),
+                counter_wrapping_u32(e, l, secs),
                 snmp_counter(e as i64, l as i64, secs),
             ] {
                 if let Some(p) = r.per_sec() {
