@@ -2,7 +2,7 @@
 //! irqbalance (it rewrites IRQ affinities that a tuning would set), connection tracking (a full
 //! conntrack table drops packets in netfilter), and DMA engine channels (offloaded copies).
 
-use super::{ParseError, cpuset, read_parsed};
+use super::{ParseError, cpuset, parse_num, read_attr};
 use crate::avail::{Avail, Unavailable};
 use crate::root::Root;
 use indexmap::IndexMap;
@@ -293,34 +293,13 @@ pub fn banned_from_vars(
 // ---- conntrack ----
 
 pub fn read_conntrack(root: &Root) -> Avail<Conntrack> {
-    let count = match root.read(CONNTRACK_COUNT) {
-        Ok(t) => t,
-        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
-            return Avail::missing(CONNTRACK_COUNT, CONNTRACK_ABSENT);
-        }
-        Err(e) => return Avail::Unavailable(Unavailable::from_io(CONNTRACK_COUNT, &e)),
-    };
-    let count = match parse_u64(&count) {
-        Ok(v) => v,
-        Err(e) => return Avail::missing(CONNTRACK_COUNT, format!("cannot parse ({e})")),
-    };
-    read_parsed(root, CONNTRACK_MAX, parse_u64).map(|max| Conntrack { count, max })
-}
-
-/// One unsigned decimal, surrounding whitespace allowed.
-pub fn parse_u64(text: &str) -> Result<u64, ParseError> {
-    let t = text.trim();
-    t.parse().map_err(|_| {
-        ParseError::new(
-            0,
-            format!("not an unsigned integer: {:?}", t.chars().take(64).collect::<String>()),
-        )
+    // Absent means the module is not loaded: say that, not just "not present".
+    if !root.exists(CONNTRACK_COUNT) {
+        return Avail::missing(CONNTRACK_COUNT, CONNTRACK_ABSENT);
+    }
+    read_attr(root, CONNTRACK_COUNT, parse_num::<u64>).and_then(|count| {
+        read_attr(root, CONNTRACK_MAX, parse_num::<u64>).map(|max| Conntrack { count, max })
     })
-}
-
-fn parse_u8(text: &str) -> Result<u8, ParseError> {
-    let v = parse_u64(text)?;
-    u8::try_from(v).map_err(|_| ParseError::new(0, format!("{v} does not fit in 0..=255")))
 }
 
 // ---- DMA engines ----
@@ -338,9 +317,13 @@ pub fn read_dma(root: &Root) -> Avail<Vec<DmaChannel>> {
             .map(|name| {
                 let attr = |a: &str| format!("{DMA_DIR}/{name}/{a}");
                 DmaChannel {
-                    memcpy_count: read_parsed(root, &attr("memcpy_count"), parse_u64),
-                    bytes_transferred: read_parsed(root, &attr("bytes_transferred"), parse_u64),
-                    in_use: read_parsed(root, &attr("in_use"), parse_u8),
+                    memcpy_count: read_attr(root, &attr("memcpy_count"), parse_num::<u64>),
+                    bytes_transferred: read_attr(
+                        root,
+                        &attr("bytes_transferred"),
+                        parse_num::<u64>,
+                    ),
+                    in_use: read_attr(root, &attr("in_use"), parse_num::<u8>),
                     name,
                 }
             })
@@ -410,10 +393,10 @@ mod tests {
 
     #[test]
     fn unsigned_values() {
-        assert_eq!(parse_u64("262144\n").unwrap(), 262144);
-        assert!(parse_u64("-1").is_err());
-        assert_eq!(parse_u8("1\n").unwrap(), 1);
-        assert!(parse_u8("256").is_err());
+        assert_eq!(parse_num::<u64>("262144\n").unwrap(), 262144);
+        assert!(parse_num::<u64>("-1").is_err());
+        assert_eq!(parse_num::<u8>("1\n").unwrap(), 1);
+        assert!(parse_num::<u8>("256").is_err());
     }
 
     proptest! {
@@ -445,8 +428,8 @@ mod tests {
 
         #[test]
         fn parse_u64_never_panics(s in "\\PC*") {
-            let _ = parse_u64(&s);
-            let _ = parse_u8(&s);
+            let _ = parse_num::<u64>(&s);
+            let _ = parse_num::<u8>(&s);
         }
     }
 }

@@ -9,12 +9,11 @@
 
 use crate::avail::{Avail, Unavailable};
 use crate::root::{self, Root};
-use crate::source::{ParseError, cpuset};
+use crate::source::{ParseError, cpuset, parse_num, parsed, read_attr};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 pub const CLASS_NET: &str = "/sys/class/net";
 
@@ -294,7 +293,7 @@ fn device_info(root: &Root, name: &str, dir: &str) -> Option<DeviceInfo> {
     let numa_node = read_attr(root, &format!("{}/numa_node", bus.read_at), parse_num::<i32>);
     let cpulist = format!("{}/local_cpulist", bus.read_at);
     let local_cpus = match root.read(&cpulist) {
-        Ok(text) => parse_avail(&cpulist, cpuset::parse_list(&text)),
+        Ok(text) => parsed(&cpulist, cpuset::parse_list(&text)),
         Err(_) => {
             let mask = format!("{}/local_cpus", bus.read_at);
             read_attr(root, &mask, cpuset::parse_mask)
@@ -355,32 +354,6 @@ fn read_statistics(root: &Root, dir: &str) -> Avail<IndexMap<String, u64>> {
     Avail::Value(stats)
 }
 
-fn parse_avail<T>(path: &str, r: Result<T, ParseError>) -> Avail<T> {
-    match r {
-        Ok(v) => Avail::Value(v),
-        Err(e) => Avail::missing(
-            path,
-            format!("cannot parse ({e}); please report this with the file attached"),
-        ),
-    }
-}
-
-/// Reads a one-value attribute. An empty file (what some captures hold for an attribute whose read
-/// failed) is reported as such, not as a parse error.
-pub(crate) fn read_attr<T>(
-    root: &Root,
-    path: &str,
-    parse: impl FnOnce(&str) -> Result<T, ParseError>,
-) -> Avail<T> {
-    match root.read(path) {
-        Ok(text) if text.trim().is_empty() => {
-            Avail::missing(path, "empty: the kernel or driver reported no value")
-        }
-        Ok(text) => parse_avail(path, parse(text.trim())),
-        Err(e) => Avail::Unavailable(Unavailable::from_io(path, &e)),
-    }
-}
-
 /// Attributes that only mean something while the interface is up with a link (speed, duplex,
 /// carrier, dormant): the kernel answers EINVAL when the device is not running, and some captures
 /// hold an empty file instead.
@@ -393,16 +366,10 @@ fn read_link_attr<T>(
                         (the kernel answers EINVAL or nothing)";
     match root.read(path) {
         Ok(text) if text.trim().is_empty() => Avail::missing(path, DOWN),
-        Ok(text) => parse_avail(path, parse(text.trim())),
+        Ok(text) => parsed(path, parse(text.trim())),
         Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Avail::missing(path, DOWN),
         Err(e) => Avail::Unavailable(Unavailable::from_io(path, &e)),
     }
-}
-
-/// A decimal attribute.
-pub fn parse_num<T: FromStr>(text: &str) -> Result<T, ParseError> {
-    let t = text.trim();
-    t.parse().map_err(|_| ParseError::new(0, format!("not a number of the expected range: {t:?}")))
 }
 
 /// `flags`: hex with `0x` (`0x1303`).

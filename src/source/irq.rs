@@ -5,10 +5,10 @@
 //! which each driver chooses; netlink `napi-get` is the authoritative source where available, so
 //! `QueueRef::from` records which one was used.
 
-use super::iface::{self, SysfsIface, read_attr};
+use super::iface::{self, SysfsIface};
 use crate::avail::{Avail, Unavailable};
 use crate::root::Root;
-use crate::source::cpuset;
+use crate::source::{cpuset, read_attr};
 use serde::{Deserialize, Serialize};
 
 /// `QueueRef::from` when the queue was read from the IRQ's action name.
@@ -119,7 +119,7 @@ fn irq_numbers(root: &Root, dir: &str) -> Result<Vec<u32>, Unavailable> {
     }
     let legacy = format!("{dir}/irq");
     if let Ok(text) = root.read(&legacy)
-        && let Ok(n) = iface::parse_num::<u32>(&text)
+        && let Ok(n) = crate::source::parse_num::<u32>(&text)
         && n != 0
     {
         return Ok(vec![n]);
@@ -158,7 +158,7 @@ pub fn read_irq(root: &Root, irq: u32) -> NicIrq {
         type_: text(&format!("{sys}/type")),
         smp_affinity_list: read_cpu_list(root, &format!("{proc}/smp_affinity_list")),
         effective_affinity_list,
-        node: read_attr(root, &format!("{proc}/node"), iface::parse_num::<i32>),
+        node: read_attr(root, &format!("{proc}/node"), crate::source::parse_num::<i32>),
         queue: None,
     }
 }

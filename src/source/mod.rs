@@ -23,6 +23,7 @@ pub mod udp;
 use crate::avail::{Avail, Unavailable};
 use crate::root::Root;
 use std::fmt;
+use std::str::FromStr;
 
 /// A parse failure: which line (1-based, 0 when not tied to a line) and what was wrong with it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,13 +58,44 @@ pub fn read_parsed<T>(
     parse: impl FnOnce(&str) -> Result<T, ParseError>,
 ) -> Avail<T> {
     match root.read(kernel_path) {
-        Ok(text) => match parse(&text) {
-            Ok(v) => Avail::Value(v),
-            Err(e) => Avail::Unavailable(Unavailable::new(
-                kernel_path,
-                format!("cannot parse ({e}); please report this with the file attached"),
-            )),
-        },
+        Ok(text) => parsed(kernel_path, parse(&text)),
         Err(e) => Avail::Unavailable(Unavailable::from_io(kernel_path, &e)),
     }
+}
+
+/// Reads a one-value attribute (sysfs, /proc/sys). An empty file — what the kernel gives for some
+/// attributes with no value, and what some captures hold for a read that failed — is reported as
+/// such, not as a parse error.
+pub fn read_attr<T>(
+    root: &Root,
+    kernel_path: &str,
+    parse: impl FnOnce(&str) -> Result<T, ParseError>,
+) -> Avail<T> {
+    match root.read(kernel_path) {
+        Ok(text) if text.trim().is_empty() => {
+            Avail::missing(kernel_path, "empty: the kernel or driver reported no value")
+        }
+        Ok(text) => parsed(kernel_path, parse(text.trim())),
+        Err(e) => Avail::Unavailable(Unavailable::from_io(kernel_path, &e)),
+    }
+}
+
+/// A parse result as a sample part: an error names the file and asks for it.
+pub fn parsed<T>(kernel_path: &str, r: Result<T, ParseError>) -> Avail<T> {
+    match r {
+        Ok(v) => Avail::Value(v),
+        Err(e) => Avail::Unavailable(Unavailable::new(
+            kernel_path,
+            format!("cannot parse ({e}); please report this with the file attached"),
+        )),
+    }
+}
+
+/// One decimal number, surrounding whitespace allowed, in the range of `T`.
+pub fn parse_num<T: FromStr>(text: &str) -> Result<T, ParseError> {
+    let t = text.trim();
+    t.parse().map_err(|_| {
+        let shown: String = t.chars().take(64).collect();
+        ParseError::new(0, format!("not a number of the expected range: {shown:?}"))
+    })
 }

@@ -1,9 +1,9 @@
 //! Per-queue RPS/XPS settings: `/sys/class/net/<if>/queues/{rx-N,tx-N}/` (KERNEL.md §4).
 
-use super::iface::{self, read_attr};
+use super::iface;
 use crate::avail::{Avail, Unavailable};
 use crate::root::Root;
-use crate::source::{ParseError, cpuset};
+use crate::source::{cpuset, read_attr};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
@@ -79,7 +79,11 @@ pub fn read(root: &Root, name: &str) -> Avail<Queues> {
             RxQueue {
                 index: i,
                 rps_cpus: read_mask(root, &format!("{q}/rps_cpus")),
-                rps_flow_cnt: read_attr(root, &format!("{q}/rps_flow_cnt"), iface::parse_num),
+                rps_flow_cnt: read_attr(
+                    root,
+                    &format!("{q}/rps_flow_cnt"),
+                    crate::source::parse_num,
+                ),
             }
         })
         .collect();
@@ -91,7 +95,7 @@ pub fn read(root: &Root, name: &str) -> Avail<Queues> {
                 index: i,
                 xps_cpus: read_xps_cpus(root, &format!("{q}/xps_cpus"), single_tx),
                 xps_rxqs: read_mask(root, &format!("{q}/xps_rxqs")),
-                tx_maxrate: read_attr(root, &format!("{q}/tx_maxrate"), iface::parse_num),
+                tx_maxrate: read_attr(root, &format!("{q}/tx_maxrate"), crate::source::parse_num),
                 byte_queue_limits: read_bql(root, &format!("{q}/byte_queue_limits")),
             }
         })
@@ -101,12 +105,7 @@ pub fn read(root: &Root, name: &str) -> Avail<Queues> {
 
 /// A hex mask file. An empty mask (`0`, or all-zero comma groups) is the empty set, not missing.
 fn read_mask(root: &Root, path: &str) -> Avail<Vec<u32>> {
-    read_attr(root, path, parse_mask)
-}
-
-/// `rps_cpus` / `xps_cpus` / `xps_rxqs`: the kernel's `%*pb` hex mask, comma-grouped per 32 bits.
-pub fn parse_mask(text: &str) -> Result<Vec<u32>, ParseError> {
-    cpuset::parse_mask(text)
+    read_attr(root, path, cpuset::parse_mask)
 }
 
 /// xps_cpus: the kernel answers ENOENT when the device has one TX queue (`!netif_is_multiqueue`);
@@ -127,7 +126,7 @@ fn read_bql(root: &Root, dir: &str) -> Option<IndexMap<String, u64>> {
     let mut out = IndexMap::new();
     for n in names {
         if let Ok(text) = root.read(&format!("{dir}/{n}"))
-            && let Ok(v) = iface::parse_num::<u64>(&text)
+            && let Ok(v) = crate::source::parse_num::<u64>(&text)
         {
             out.insert(n, v);
         }
@@ -174,7 +173,7 @@ mod tests {
         #[test]
         fn never_panics(s in "\\PC{0,40}") {
             let _ = parse_queue_dir(&s);
-            let _ = parse_mask(&s);
+            let _ = cpuset::parse_mask(&s);
         }
     }
 }
