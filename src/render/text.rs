@@ -932,28 +932,31 @@ fn unavailable(s: &Sample, opt: &TextOptions, out: &mut Vec<String>) {
     if found.is_empty() {
         return;
     }
-    let mut by_why: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut by_why: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     for (path, what, why) in found {
-        by_why.entry(why).or_default().push(if opt.verbose {
-            format!("{path} ({what})")
-        } else {
-            what
-        });
+        by_why.entry(why).or_default().push((what, path));
     }
     out.push(String::new());
     out.push(rule("Not available"));
-    for (why, mut whats) in by_why {
-        whats.sort();
+    for (why, mut parts) in by_why {
+        parts.sort();
+        out.extend(wrap(0, &format!("{why}:")));
+        if opt.verbose {
+            // One part per entry: the kernel interface, then where it sits in --json.
+            for (what, path) in parts {
+                out.push(format!("  {what}"));
+                out.push(format!("    at {path}"));
+            }
+            continue;
+        }
+        // One interface can stand behind several parts (an ioctl answering for many fields).
+        let mut whats: Vec<String> = parts.into_iter().map(|(what, _)| what).collect();
         whats.dedup();
         let n = whats.len();
-        let shown: Vec<String> = if opt.verbose || n <= 3 {
-            whats
-        } else {
-            let mut w: Vec<String> = whats.into_iter().take(3).collect();
-            w.push(format!("and {} more", n - 3));
-            w
-        };
-        out.extend(wrap(0, &format!("{why}:")));
+        let mut shown: Vec<String> = whats.into_iter().take(3).collect();
+        if n > 3 {
+            shown.push(format!("and {} more", n - 3));
+        }
         out.extend(pack(2, &shown, ", "));
     }
     if !opt.verbose {
