@@ -8,6 +8,7 @@ use crate::source::cpuset;
 use clap::{Args, Parser, Subcommand};
 use std::io::{self, Write};
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Exit codes scripts can rely on.
 pub mod exit {
@@ -70,12 +71,43 @@ pub struct ReportArgs {
     /// Show every driver counter and every part that could not be read, not only drop counters.
     #[arg(long, short)]
     pub verbose: bool,
+    /// Time between the two samples rates are taken over: `1s`, `500ms`, `2` (seconds), `0` (back
+    /// to back). Ignored with --root, which reads one static snapshot.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    pub interval: Duration,
+    /// Print N reports, each over the next interval, instead of one. With --json each report is
+    /// one line (newline-delimited JSON), so `--count 100 --interval 0` times the sampling path.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
 }
 
 #[derive(Args, Debug)]
 pub struct CaptureArgs {
     /// A new or empty directory to write the capture into.
     pub dir: PathBuf,
+}
+
+/// `1s`, `500ms`, `1.5`, `2m`: a bare number is seconds.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 1e-3)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 60.0)
+    } else {
+        (t, 1.0)
+    };
+    match num.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 && v * scale <= 86_400.0 => {
+            Ok(Duration::from_secs_f64(v * scale))
+        }
+        _ => Err(format!(
+            "`{s}` is not a duration: give seconds (`2`, `0.5`) or a unit (`500ms`, `1s`, `1m`), \
+             at most a day"
+        )),
+    }
 }
 
 fn parse_cpus(s: &str) -> Result<CpuSelection, String> {
@@ -126,22 +158,54 @@ fn report(a: ReportArgs) -> i32 {
         }
         None => Root::live(),
     };
-    let sample = Sample::take(&root);
+    if root.is_live() {
+        live_reports(&root, &a)
+    } else if a.count.is_some_and(|n| n > 1) {
+        fail("--count needs the live host: a --root tree is one snapshot, so it gives one report")
+    } else {
+        let sample = Sample::take(&root);
+        emit(&render(&sample, &a))
+    }
+}
+
+/// Samples the live host: a baseline, then one report per interval.
+fn live_reports(root: &Root, a: &ReportArgs) -> i32 {
+    let mut earlier = Sample::take(root);
+    for _ in 0..a.count.unwrap_or(1) {
+        std::thread::sleep(a.interval);
+        let later = Sample::take(root);
+        let code = emit(&render(&later, a));
+        if code != exit::OK {
+            return code;
+        }
+        earlier = later;
+    }
+    let _ = earlier;
+    exit::OK
+}
+
+fn render(sample: &Sample, a: &ReportArgs) -> String {
     if a.json {
-        match serde_json::to_string_pretty(&sample) {
+        // One line per document when several follow each other (newline-delimited JSON).
+        let encoded = if a.count.is_some() {
+            serde_json::to_string(sample)
+        } else {
+            serde_json::to_string_pretty(sample)
+        };
+        match encoded {
             Ok(mut s) => {
                 s.push('\n');
-                emit(&s)
+                s
             }
-            Err(e) => fail(&format!("cannot encode the sample as JSON: {e}")),
+            Err(e) => panic!("a Sample always encodes as JSON: {e}"),
         }
     } else {
         let opt = TextOptions {
-            cpus: a.cpus.unwrap_or_default(),
+            cpus: a.cpus.clone().unwrap_or_default(),
             all_queues: a.queues.is_some(),
             verbose: a.verbose,
         };
-        emit(&text::render(&sample, &opt))
+        text::render(sample, &opt)
     }
 }
 
