@@ -299,6 +299,92 @@ impl Delta {
     }
 }
 
+impl Delta {
+    /// Totals since boot, as a Delta from an all-zero twin of `sample`: one view for a static
+    /// snapshot (a capture, a fixture tree) and for an interval, so the drop path and the rules have
+    /// a single code path. `per_sec` is the average since boot when the sample knows its uptime
+    /// (CLOCK_BOOTTIME), else absent. A 32-bit counter (softnet, per-CPU IRQs) shows its total modulo
+    /// 2^32: since boot it may have wrapped unseen.
+    pub fn since_boot(sample: &Sample) -> Delta {
+        Delta::between(&zeroed(sample), sample)
+    }
+}
+
+/// `sample` with every counter at zero and its clock at boot; gauges and settings are kept.
+fn zeroed(sample: &Sample) -> Sample {
+    fn zero_map<V: Default>(m: &mut Avail<IndexMap<String, V>>) {
+        if let Avail::Value(m) = m {
+            m.values_mut().for_each(|v| *v = V::default());
+        }
+    }
+    let mut z = sample.clone();
+    z.host.boottime_ns = sample.host.boottime_ns.map(|_| 0);
+    // Without CLOCK_BOOTTIME there is no uptime to divide by: no time at all, so no per_sec.
+    z.host.taken_at_ms = None;
+    if let Avail::Value(sn) = &mut z.softnet {
+        for r in &mut sn.rows {
+            (r.processed, r.dropped, r.time_squeeze) = (0, 0, 0);
+            for c in [&mut r.cpu_collision, &mut r.received_rps, &mut r.flow_limit_count] {
+                *c = c.map(|_| 0);
+            }
+        }
+    }
+    if let Avail::Value(ifs) = &mut z.interfaces {
+        for i in ifs {
+            zero_map(&mut i.proc_net_dev);
+            zero_map(&mut i.sysfs.statistics);
+            zero_map(&mut i.stats64);
+            zero_map(&mut i.ethtool.stats);
+        }
+    }
+    if let Avail::Value(g) = &mut z.netdev_genl {
+        for qs in [&mut g.qstats, &mut g.qstats_device] {
+            if let Avail::Value(qs) = qs {
+                qs.iter_mut().for_each(|q| q.counters.values_mut().for_each(|v| *v = 0));
+            }
+        }
+    }
+    for part in [&mut z.snmp, &mut z.netstat] {
+        if let Avail::Value(s) = part {
+            s.sections.values_mut().flat_map(|c| c.values_mut()).for_each(|v| *v = 0);
+        }
+    }
+    zero_map(&mut z.snmp6);
+    for socks in [&mut z.udp.udp, &mut z.udp.udp6] {
+        if let Avail::Value(socks) = socks {
+            socks.iter_mut().for_each(|s| s.drops = s.drops.map(|_| 0));
+        }
+    }
+    if let Avail::Value(i) = &mut z.interrupts {
+        for r in &mut i.rows {
+            r.counts.iter_mut().chain(r.extra_counts.iter_mut()).for_each(|c| *c = 0);
+            r.total = 0;
+        }
+    }
+    if let Avail::Value(s) = &mut z.softirqs {
+        s.rows.values_mut().flatten().for_each(|c| *c = 0);
+    }
+    if let Avail::Value(st) = &mut z.stat {
+        for t in std::iter::once(&mut st.total).chain(st.cpus.iter_mut()) {
+            (t.user, t.nice, t.system, t.idle) = (0, 0, 0, 0);
+            for f in [
+                &mut t.iowait,
+                &mut t.irq,
+                &mut t.softirq,
+                &mut t.steal,
+                &mut t.guest,
+                &mut t.guest_nice,
+            ] {
+                *f = f.map(|_| 0);
+            }
+        }
+        if let Some(s) = &mut st.softirq {
+            s.iter_mut().for_each(|c| *c = 0);
+        }
+    }
+    z
+}
+
 // ---- time and identity of the host ----
 
 /// Counters only compare within one boot of one host; anything else would give resets everywhere

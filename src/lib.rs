@@ -20,6 +20,7 @@
 pub mod avail;
 pub mod capture;
 pub mod cli;
+pub mod counters;
 pub mod delta;
 pub mod render;
 pub mod root;

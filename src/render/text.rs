@@ -4,6 +4,7 @@
 
 use super::layout::{Table, count, pack, rule, wrap};
 use crate::avail::Avail;
+use crate::counters::{self, is_drop_counter};
 use crate::sample::{Interface, Sample};
 use crate::source::cpuset;
 use std::collections::BTreeMap;
@@ -68,22 +69,6 @@ fn header(s: &Sample, out: &mut Vec<String>) {
 }
 
 // ── 1. NIC ────────────────────────────────────────────────────────────────────────────────
-
-/// Driver counters that count receive drops, by the names drivers use (KERNEL.md §1.5).
-pub fn is_drop_counter(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    n.contains("drop")
-        || n.contains("discard")
-        || n.contains("missed")
-        || n.contains("no_buffer")
-        || n.contains("no_dma")
-        || n.contains("out_of_buffer")
-        || n.contains("overrun")
-        || n.contains("fifo")
-        || n.contains("allowance_exceeded")
-        || n.contains("alloc_fail")
-        || n.contains("oom")
-}
 
 fn nic_stage(s: &Sample, opt: &TextOptions, out: &mut Vec<String>) {
     out.push(String::new());
@@ -322,16 +307,13 @@ fn queue_counters(s: &Sample, i: &Interface, index: u32) -> (Option<u64>, Option
         return (q.counters.get("rx-packets").copied(), drops);
     }
     let Some(st) = i.ethtool.stats.value() else { return (None, None) };
-    let prefixes = [
-        format!("rx{index}_"),
-        format!("rx_queue_{index}_"),
-        format!("rx-{index}."),
-        format!("rx{index}."),
-    ];
     let mut packets = None;
     let mut drops: Option<u64> = None;
     for (k, v) in st {
-        let Some(rest) = prefixes.iter().find_map(|p| k.strip_prefix(p.as_str())) else { continue };
+        let Some((q, rest)) = counters::rx_queue_counter(k) else { continue };
+        if q != index {
+            continue;
+        }
         if rest == "packets" {
             packets = Some(*v);
         } else if is_drop_counter(rest) {
@@ -1037,23 +1019,5 @@ mod tests {
         assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
         assert_eq!(utc(1_795_318_812_000), "2026-11-22 03:40:12 UTC");
         assert_eq!(utc(951_782_400_000), "2000-02-29 00:00:00 UTC");
-    }
-
-    #[test]
-    fn drop_counters_by_driver_names() {
-        for n in [
-            "rx0_drops",
-            "rx_missed_errors",
-            "rx_no_dma_resources",
-            "rx_out_of_buffer",
-            "port.rx_discards",
-            "rx_fifo_errors",
-            "bw_in_allowance_exceeded",
-        ] {
-            assert!(is_drop_counter(n), "{n}");
-        }
-        for n in ["rx_packets", "rx0_bytes", "tx_timeouts"] {
-            assert!(!is_drop_counter(n), "{n}");
-        }
     }
 }
