@@ -1,7 +1,11 @@
 //! Command-line interface: arguments and dispatch. Everything it calls lives in the library.
 
 use crate::capture;
-use crate::render::text::{self, CpuSelection, TextOptions};
+use crate::render::{
+    self,
+    text::{CpuSelection, TextOptions},
+};
+use crate::report::Report;
 use crate::root::Root;
 use crate::sample::Sample;
 use crate::source::cpuset;
@@ -13,6 +17,8 @@ use std::time::Duration;
 /// Exit codes scripts can rely on.
 pub mod exit {
     pub const OK: i32 = 0;
+    /// `report` found something to change.
+    pub const FINDINGS: i32 = 1;
     /// Bad arguments or input, or a failure that left nothing changed.
     pub const ERROR: i32 = 2;
 }
@@ -28,7 +34,8 @@ path order with the settings and counters of every stage.\n\n\
 It reads /proc and /sys, asks the driver through the SIOCETHTOOL ioctl and the kernel through \
 netlink; it never runs ethtool, ip or sysctl. Without root everything readable is shown and the \
 parts that need root say so.\n\n\
-Exit codes: 0 success, 2 error (nothing was changed).",
+Exit codes: 0 success (report: nothing to change), 1 report has findings, 2 error (nothing \
+was changed).",
     after_help = "Examples:\n  rxpath report                 the receive path of this host\n  \
 rxpath report --json | jq '.softnet.rows[] | {cpu, dropped}'\n  \
 rxpath capture /tmp/host1     save this host for later or for someone else\n  \
@@ -131,7 +138,7 @@ pub fn run(cli: Cli) -> i32 {
                     a.dir.display(),
                     a.dir.display()
                 );
-                emit(&msg)
+                emit(&msg).err().unwrap_or(exit::OK)
             }
             Err(e) => fail(&e),
         },
@@ -163,41 +170,51 @@ fn report(a: ReportArgs) -> i32 {
     } else if a.count.is_some_and(|n| n > 1) {
         fail("--count needs the live host: a --root tree is one snapshot, so it gives one report")
     } else {
-        let sample = Sample::take(&root);
-        emit(&render(&sample, &a))
+        let report = Report::since_boot(Sample::take(&root));
+        match emit(&render(&report, &a)) {
+            Ok(()) => verdict(&report),
+            Err(code) => code,
+        }
     }
 }
 
-/// Samples the live host: a baseline, then one report per interval.
+/// Samples the live host: a baseline, then one report per interval, each over the interval
+/// before it. The exit code is that of the last report.
 fn live_reports(root: &Root, a: &ReportArgs) -> i32 {
     let mut earlier = Sample::take(root);
+    let mut code = exit::OK;
     for _ in 0..a.count.unwrap_or(1) {
         std::thread::sleep(a.interval);
         let later = Sample::take(root);
-        let code = emit(&render(&later, a));
-        if code != exit::OK {
+        let report = Report::over(&earlier, later);
+        if let Err(code) = emit(&render(&report, a)) {
             return code;
         }
-        earlier = later;
+        code = verdict(&report);
+        earlier = report.sample;
     }
-    let _ = earlier;
-    exit::OK
+    code
 }
 
-fn render(sample: &Sample, a: &ReportArgs) -> String {
+/// 1 when the report has findings, so scripts and monitoring can act on it.
+fn verdict(r: &Report) -> i32 {
+    if r.findings.is_empty() { exit::OK } else { exit::FINDINGS }
+}
+
+fn render(report: &Report, a: &ReportArgs) -> String {
     if a.json {
         // One line per document when several follow each other (newline-delimited JSON).
         let encoded = if a.count.is_some() {
-            serde_json::to_string(sample)
+            serde_json::to_string(report)
         } else {
-            serde_json::to_string_pretty(sample)
+            serde_json::to_string_pretty(report)
         };
         match encoded {
             Ok(mut s) => {
                 s.push('\n');
                 s
             }
-            Err(e) => panic!("a Sample always encodes as JSON: {e}"),
+            Err(e) => panic!("a Report always encodes as JSON: {e}"),
         }
     } else {
         let opt = TextOptions {
@@ -205,17 +222,18 @@ fn render(sample: &Sample, a: &ReportArgs) -> String {
             all_queues: a.queues.is_some(),
             verbose: a.verbose,
         };
-        text::render(sample, &opt)
+        render::report::render(report, &opt)
     }
 }
 
-/// Writes to stdout; a closed pipe (`rxpath report | head`) is a normal end, not an error.
-fn emit(s: &str) -> i32 {
+/// Writes to stdout. `Err(code)` ends the command: a closed pipe (`rxpath report | head`) is a
+/// normal end (exit 0), any other write error an error.
+fn emit(s: &str) -> Result<(), i32> {
     let mut out = io::stdout().lock();
     match out.write_all(s.as_bytes()).and_then(|()| out.flush()) {
-        Ok(()) => exit::OK,
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => exit::OK,
-        Err(e) => fail(&format!("cannot write to standard output: {e}")),
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Err(exit::OK),
+        Err(e) => Err(fail(&format!("cannot write to standard output: {e}"))),
     }
 }
 

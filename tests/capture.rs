@@ -59,8 +59,11 @@ fn capture_then_report_root_via_cli() {
         .args(["report", "--json", "--root", t])
         .output()
         .unwrap();
-    assert!(out.status.success());
-    let mut replay: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // 0 or 1 (findings, since boot, depend on the host); never an error.
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["basis"], "since_boot");
+    let mut replay = report["sample"].clone();
     let mut saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(target.join(capture::SAMPLE_FILE)).unwrap())
             .unwrap();

@@ -2,4 +2,5 @@
 //! the kernel.
 
 pub mod layout;
+pub mod report;
 pub mod text;

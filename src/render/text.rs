@@ -34,20 +34,26 @@ const AUTO_ROWS: usize = 16;
 pub fn render(s: &Sample, opt: &TextOptions) -> String {
     let mut out: Vec<String> = Vec::new();
     header(s, &mut out);
-    nic_stage(s, opt, &mut out);
-    irq_stage(s, opt, &mut out);
-    softirq_stage(s, opt, &mut out);
-    backlog_stage(s, &mut out);
-    ip_stage(s, &mut out);
-    transport_stage(s, &mut out);
-    socket_stage(s, &mut out);
-    unavailable(s, opt, &mut out);
+    out.push("Counters are totals since boot (or since the device appeared).".into());
+    stages(s, opt, &mut out);
     let mut text = out.join("\n");
     text.push('\n');
     text
 }
 
-fn header(s: &Sample, out: &mut Vec<String>) {
+/// Every stage's settings and totals, in path order, then what could not be read.
+pub fn stages(s: &Sample, opt: &TextOptions, out: &mut Vec<String>) {
+    nic_stage(s, opt, out);
+    irq_stage(s, opt, out);
+    softirq_stage(s, opt, out);
+    backlog_stage(s, out);
+    ip_stage(s, out);
+    transport_stage(s, out);
+    socket_stage(s, out);
+    unavailable(s, opt, out);
+}
+
+pub fn header(s: &Sample, out: &mut Vec<String>) {
     let host = s.host.hostname.value().cloned().unwrap_or_else(|| "?".into());
     let kernel = s.host.kernel.value().map(|k| format!("Linux {k}")).unwrap_or("Linux ?".into());
     let cpus = match s.cpus.online.value() {
@@ -65,7 +71,6 @@ fn header(s: &Sample, out: &mut Vec<String>) {
         if s.host.source == "live" { "the live host".to_string() } else { s.host.source.clone() };
     let who = if s.host.privileged { "as root" } else { "without root" };
     out.extend(wrap(0, &format!("read {when} from {from}, {who}")));
-    out.push("Counters are totals since boot (or since the device appeared).".into());
 }
 
 // ── 1. NIC ────────────────────────────────────────────────────────────────────────────────

@@ -1,0 +1,257 @@
+//! The text of a Report: the drop path in path order, the findings with their remedies, compact
+//! per-CPU, per-queue and per-socket tables, then every stage's settings and totals.
+
+use super::layout::{Table, count, pack, rule, wrap};
+use super::text::{self, CpuSelection, TextOptions};
+use crate::diagnose::{Finding, Severity, rate};
+use crate::path::{Amount, Stage};
+use crate::report::{Basis, Report};
+
+/// Rows of the per-CPU and per-queue tables before the rest are summed.
+const TOP_ROWS: usize = 8;
+
+pub fn render(r: &Report, opt: &TextOptions) -> String {
+    let mut out: Vec<String> = Vec::new();
+    text::header(&r.sample, &mut out);
+    out.push(match (r.basis, r.interval.value()) {
+        (Basis::Interval, Some(i)) => format!("Rates over {:.2} s between two samples.", i.secs),
+        (Basis::Interval, None) => "Counts between two samples (no usable clock: no rates).".into(),
+        (Basis::SinceBoot, _) => {
+            "A snapshot: counts are totals since boot, rates their average over the uptime.".into()
+        }
+    });
+    drop_path(r, &mut out);
+    findings(r, &mut out);
+    cpu_table(r, opt, &mut out);
+    queue_table(r, opt, &mut out);
+    socket_table(r, &mut out);
+    out.push(String::new());
+    out.push(rule("Settings and totals since boot, stage by stage"));
+    text::stages(&r.sample, opt, &mut out);
+    let mut s = out.join("\n");
+    s.push('\n');
+    s
+}
+
+/// `1,997/s` for an interval, the count since boot otherwise.
+fn amount(r: &Report, a: Option<Amount>) -> String {
+    match (r.basis, a) {
+        (_, None) => "-".into(),
+        (Basis::Interval, Some(Amount { per_sec: Some(p), .. })) => rate(p),
+        (_, Some(a)) => count(a.count),
+    }
+}
+
+fn share(s: Option<f64>) -> String {
+    s.map_or(String::new(), |s| format!("{:.0}%", s * 100.0))
+}
+
+fn drop_path(r: &Report, out: &mut Vec<String>) {
+    out.push(String::new());
+    let unit = if r.basis == Basis::Interval { "per second" } else { "since boot" };
+    out.push(rule(&format!("Where packets die ({unit})")));
+    let mut t = Table::new(&["stage", "entered", "dropped", "share"]);
+    for (n, s) in r.path.stages.iter().enumerate() {
+        t.row(vec![
+            format!("{} {}", n + 1, s.title),
+            amount(r, s.entered),
+            amount(r, Some(s.dropped)),
+            share(s.share),
+        ]);
+        for d in s.drops.iter().filter(|d| d.count > 0) {
+            let name = match &d.where_ {
+                Some(w) => format!("    {} {w}", d.counter),
+                None => format!("    {}", d.counter),
+            };
+            let a = Amount { count: d.count, per_sec: d.per_sec };
+            let val =
+                if d.counted { amount(r, Some(a)) } else { format!("({})", amount(r, Some(a))) };
+            t.row(vec![name, String::new(), val, share(d.share)]);
+        }
+    }
+    out.extend(t.render(0));
+    match r.path.top_stage {
+        Some(id) => {
+            let s: &Stage = r.path.stage(id);
+            out.extend(wrap(
+                0,
+                &format!(
+                    "Most packets die at {} ({} of {} drops).",
+                    s.title,
+                    share(s.share),
+                    amount(r, Some(r.path.total_dropped))
+                ),
+            ));
+        }
+        None => out.push("No packet was dropped on the receive path.".into()),
+    }
+    if r.path.stages.iter().flat_map(|s| &s.drops).any(|d| !d.counted && d.count > 0) {
+        out.extend(wrap(
+            0,
+            "(In parentheses: inside another counter, or pressure rather than drops; not added.)",
+        ));
+    }
+}
+
+fn findings(r: &Report, out: &mut Vec<String>) {
+    out.push(String::new());
+    if r.findings.is_empty() {
+        out.push(rule("Findings: none"));
+        out.push("Nothing on this host needs a change.".into());
+        return;
+    }
+    out.push(rule(&format!("Findings ({})", r.findings.len())));
+    for f in &r.findings {
+        finding(f, out);
+    }
+}
+
+fn finding(f: &Finding, out: &mut Vec<String>) {
+    let sev = match f.severity {
+        Severity::Critical => "CRITICAL",
+        Severity::Warning => "WARNING",
+        Severity::Info => "info",
+    };
+    out.push(String::new());
+    out.extend(wrap(0, &format!("{sev} [{}] {}", f.rule, f.title)));
+    for e in &f.evidence {
+        out.extend(wrap(2, &format!("· {}: {}", e.what, e.value)));
+    }
+    out.extend(wrap(2, &f.explanation));
+    for m in &f.remedies {
+        let change = match (&m.current, &m.proposed) {
+            (Some(c), Some(p)) => format!("{}: {c} → {p}", m.knob),
+            (None, Some(p)) => format!("{}: → {p}", m.knob),
+            _ => m.knob.clone(),
+        };
+        out.extend(wrap(2, &format!("→ {change} — {}", m.why)));
+        if let Some(c) = &m.command {
+            out.extend(wrap(6, c));
+        }
+    }
+}
+
+fn cpu_table(r: &Report, opt: &TextOptions, out: &mut Vec<String>) {
+    if r.cpus.is_empty() {
+        return;
+    }
+    let mut rows: Vec<_> = r.cpus.iter().collect();
+    let total = rows.len();
+    let keep = |cpu: u32| match &opt.cpus {
+        CpuSelection::All => true,
+        CpuSelection::List(l) => l.contains(&cpu),
+        CpuSelection::Auto => true,
+    };
+    rows.retain(|c| keep(c.cpu));
+    if opt.cpus == CpuSelection::Auto && rows.len() > TOP_ROWS * 2 {
+        // The busiest by drops, then squeezes, then packets.
+        let key = |c: &&crate::report::CpuRow| {
+            let n = |a: Option<Amount>| a.map_or(0, |a| a.count);
+            (n(c.dropped), n(c.time_squeeze), n(c.processed))
+        };
+        rows.sort_by_key(|c| std::cmp::Reverse(key(c)));
+        rows.truncate(TOP_ROWS);
+        rows.sort_by_key(|c| c.cpu);
+    }
+    out.push(String::new());
+    out.push(rule("Per CPU"));
+    let mut t = Table::new(&[
+        "cpu",
+        "irq",
+        "NET_RX",
+        "processed",
+        "dropped",
+        "squeezed",
+        "rps",
+        "backlog",
+        "si%",
+    ]);
+    for c in &rows {
+        t.row(vec![
+            c.cpu.to_string(),
+            amount(r, c.irqs),
+            amount(r, c.net_rx),
+            amount(r, c.processed),
+            amount(r, c.dropped),
+            amount(r, c.time_squeeze),
+            amount(r, c.received_rps),
+            c.backlog_len.map_or("-".into(), |l| l.to_string()),
+            c.softirq_share.map_or("-".into(), |s| format!("{:.1}", s * 100.0)),
+        ]);
+    }
+    out.extend(t.render(0));
+    if rows.len() < total {
+        out.extend(wrap(
+            0,
+            &format!(
+                "{} of {total} CPUs shown, the busiest by drops, squeezes and packets (--cpus all).",
+                rows.len()
+            ),
+        ));
+    }
+}
+
+fn queue_table(r: &Report, opt: &TextOptions, out: &mut Vec<String>) {
+    let with_irq: Vec<_> =
+        r.queues.iter().filter(|q| q.irq.is_some() || q.packets.is_some()).collect();
+    if with_irq.is_empty() {
+        return;
+    }
+    let mut rows = with_irq.clone();
+    if !opt.all_queues && rows.len() > TOP_ROWS * 2 {
+        rows.sort_by_key(|q| {
+            let n = |a: Option<Amount>| a.map_or(0, |a| a.count);
+            std::cmp::Reverse((n(q.drops), n(q.packets)))
+        });
+        rows.truncate(TOP_ROWS);
+    }
+    out.push(String::new());
+    out.push(rule("Per receive queue"));
+    let mut t = Table::new(&["queue", "irq", "cpus", "node", "packets", "drops"]);
+    for q in &rows {
+        t.row(vec![
+            format!("{} rx-{}", q.interface, q.queue),
+            q.irq.clone().unwrap_or("-".into()),
+            if q.cpus.is_empty() {
+                "-".into()
+            } else {
+                crate::source::cpuset::format_list(&q.cpus)
+            },
+            q.numa_node.map_or("-".into(), |n| n.to_string()),
+            amount(r, q.packets),
+            amount(r, q.drops),
+        ]);
+    }
+    out.extend(t.render(0));
+    if rows.len() < with_irq.len() {
+        out.extend(wrap(
+            0,
+            &format!(
+                "{} of {} queues shown, the busiest by drops and packets (--queues all).",
+                rows.len(),
+                with_irq.len()
+            ),
+        ));
+    }
+}
+
+fn socket_table(r: &Report, out: &mut Vec<String>) {
+    if r.sockets.is_empty() {
+        return;
+    }
+    out.push(String::new());
+    out.push(rule("UDP sockets that dropped"));
+    let mut t = Table::new(&["local", "remote", "inode", "drops", "rx_queue", "rcvbuf"]);
+    for s in r.sockets.iter().take(TOP_ROWS * 2) {
+        t.row(vec![
+            s.local.clone(),
+            s.remote.clone(),
+            s.inode.to_string(),
+            amount(r, Some(s.drops)),
+            count(s.rx_queue),
+            s.rcvbuf.map_or("-".into(), |b| count(u64::from(b))),
+        ]);
+    }
+    out.extend(t.render(0));
+    let _ = pack;
+}

@@ -1,0 +1,313 @@
+//! `Report`: what `rxpath report` and `watch` show, as data — the drop path, the findings, and
+//! compact per-CPU, per-queue and per-socket rows — built from two Samples (or one, since boot).
+//!
+//! Building a report reads nothing from the kernel except the owners of sockets that dropped
+//! (a /proc/*/fd scan, done only when some socket did).
+
+use crate::avail::Avail;
+use crate::delta::{CpuRate, Delta, IfaceRates, Interval, Rate};
+use crate::diagnose::{self, Finding};
+use crate::path::{Amount, Path, amount};
+use crate::sample::{Interface, Sample};
+use crate::source::irq::QueueKind;
+use crate::source::netlink::QueueType;
+use crate::{counters, source::udp};
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+/// Bumped when a key of the report JSON changes meaning or disappears.
+pub const REPORT_FORMAT: u32 = 1;
+
+/// What the counts cover.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    /// Between two live samples.
+    Interval,
+    /// One snapshot (a capture or a tree): totals since boot; rates are averages over the uptime.
+    SinceBoot,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub format: u32,
+    pub basis: Basis,
+    pub interval: Avail<Interval>,
+    pub path: Path,
+    pub findings: Vec<Finding>,
+    pub cpus: Vec<CpuRow>,
+    pub queues: Vec<QueueRow>,
+    /// UDP sockets that dropped, most drops first.
+    pub sockets: Vec<SocketRow>,
+    /// The later sample: every setting and total the report was built from.
+    pub sample: Sample,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CpuRow {
+    pub cpu: u32,
+    /// Hard interrupts of NIC queues on this CPU.
+    pub irqs: Option<Amount>,
+    /// NET_RX softirqs (/proc/softirqs).
+    pub net_rx: Option<Amount>,
+    pub processed: Option<Amount>,
+    pub dropped: Option<Amount>,
+    pub time_squeeze: Option<Amount>,
+    pub received_rps: Option<Amount>,
+    pub flow_limit_count: Option<Amount>,
+    pub backlog_len: Option<u32>,
+    /// Share of this CPU's time spent in softirq (all softirqs, /proc/stat).
+    pub softirq_share: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QueueRow {
+    pub interface: String,
+    pub queue: u32,
+    pub irq: Option<String>,
+    /// The CPUs the queue's IRQ really targets (effective affinity, else the one asked for).
+    pub cpus: Vec<u32>,
+    pub numa_node: Option<i32>,
+    pub packets: Option<Amount>,
+    pub drops: Option<Amount>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SocketRow {
+    pub family: udp::Family,
+    pub local: String,
+    pub remote: String,
+    pub inode: u64,
+    /// Bytes charged to the receive queue (truesize, not payload).
+    pub rx_queue: u64,
+    /// The socket's receive buffer (SO_RCVBUF as the kernel doubled it), when sock_diag told it.
+    pub rcvbuf: Option<u32>,
+    pub drops: Amount,
+}
+
+impl Report {
+    /// The report over the interval between two live samples.
+    pub fn over(earlier: &Sample, later: Sample) -> Report {
+        let delta = Delta::between(earlier, &later);
+        Report::build(Basis::Interval, &delta, later)
+    }
+
+    /// The static report of one snapshot: totals since boot.
+    pub fn since_boot(sample: Sample) -> Report {
+        let delta = Delta::since_boot(&sample);
+        Report::build(Basis::SinceBoot, &delta, sample)
+    }
+
+    fn build(basis: Basis, delta: &Delta, sample: Sample) -> Report {
+        let path = Path::build(delta, &sample);
+        let secs = delta.interval.value().map(|i| i.secs);
+        let cpus = cpu_rows(delta, &sample, secs);
+        let queues = queue_rows(delta, &sample, secs);
+        let sockets = socket_rows(delta, &sample, secs);
+        let findings = diagnose::run(&diagnose::Context {
+            basis,
+            delta,
+            sample: &sample,
+            path: &path,
+            cpus: &cpus,
+            queues: &queues,
+            sockets: &sockets,
+        });
+        Report {
+            format: REPORT_FORMAT,
+            basis,
+            interval: delta.interval.clone(),
+            path,
+            findings,
+            cpus,
+            queues,
+            sockets,
+            sample,
+        }
+    }
+}
+
+fn cpu_sum(rows: &[CpuRate], cpu: u32, secs: Option<f64>, into: &mut Option<Amount>) {
+    if let Some(a) = rows.iter().find(|r| r.cpu == cpu).and_then(|r| amount(&r.rate, secs)) {
+        into.get_or_insert_with(Amount::default).count += a.count;
+        let p = into.as_mut().map(|x| &mut x.per_sec);
+        if let Some(p) = p {
+            *p = match (*p, a.per_sec) {
+                (Some(x), Some(y)) => Some(x + y),
+                (x, y) => x.or(y),
+            };
+        }
+    }
+}
+
+fn cpu_rows(delta: &Delta, sample: &Sample, secs: Option<f64>) -> Vec<CpuRow> {
+    let nic_irqs = nic_irq_labels(sample);
+    let irqs: Vec<&[CpuRate]> = delta
+        .irqs
+        .value()
+        .into_iter()
+        .flatten()
+        .filter(|r| nic_irqs.contains(&r.irq))
+        .map(|r| r.per_cpu.as_slice())
+        .collect();
+    let net_rx = delta
+        .softirqs
+        .value()
+        .and_then(|s| s.iter().find(|r| r.name == "NET_RX"))
+        .map(|r| r.per_cpu.as_slice());
+    let time = delta.cpu_time.value();
+    delta
+        .softnet
+        .value()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let mut irq = None;
+            for rows in &irqs {
+                cpu_sum(rows, c.cpu, secs, &mut irq);
+            }
+            let mut rx = None;
+            if let Some(rows) = net_rx {
+                cpu_sum(rows, c.cpu, secs, &mut rx);
+            }
+            CpuRow {
+                cpu: c.cpu,
+                irqs: irq,
+                net_rx: rx,
+                processed: amount(&c.processed, secs),
+                dropped: amount(&c.dropped, secs),
+                time_squeeze: amount(&c.time_squeeze, secs),
+                received_rps: amount(&c.received_rps, secs),
+                flow_limit_count: amount(&c.flow_limit_count, secs),
+                backlog_len: c.backlog_len,
+                softirq_share: time
+                    .and_then(|t| t.iter().find(|t| t.cpu == Some(c.cpu)))
+                    .and_then(|t| t.softirq_share),
+            }
+        })
+        .collect()
+}
+
+/// /proc/interrupts labels of the IRQs that serve NIC queues.
+pub fn nic_irq_labels(sample: &Sample) -> std::collections::HashSet<String> {
+    sample
+        .interfaces
+        .value()
+        .into_iter()
+        .flatten()
+        .flat_map(|i| i.irqs.value().into_iter().flatten())
+        .map(|q| q.irq.to_string())
+        .collect()
+}
+
+fn queue_rows(delta: &Delta, sample: &Sample, secs: Option<f64>) -> Vec<QueueRow> {
+    let mut out = Vec::new();
+    for i in sample.interfaces.value().into_iter().flatten() {
+        let rates = delta.interfaces.value().and_then(|r| r.iter().find(|r| r.name == i.name));
+        let node = i.sysfs.device.as_ref().and_then(|d| d.numa_node.value().copied());
+        for index in rx_queue_indexes(i) {
+            let irq = i.irqs.value().and_then(|irqs| {
+                irqs.iter().find(|q| {
+                    q.queue.as_ref().is_some_and(|r| {
+                        r.index == Some(index)
+                            && matches!(r.kind, QueueKind::Rx | QueueKind::Combined)
+                    })
+                })
+            });
+            let (packets, drops) = rates.map_or((None, None), |r| queue_amounts(r, index, secs));
+            out.push(QueueRow {
+                interface: i.name.clone(),
+                queue: index,
+                irq: irq.map(|q| q.irq.to_string()),
+                cpus: irq
+                    .and_then(|q| {
+                        q.effective_affinity_list
+                            .value()
+                            .filter(|c| !c.is_empty())
+                            .or(q.smp_affinity_list.value())
+                    })
+                    .cloned()
+                    .unwrap_or_default(),
+                numa_node: irq.and_then(|q| q.node.value().copied()).or(node),
+                packets,
+                drops,
+            });
+        }
+    }
+    out
+}
+
+fn rx_queue_indexes(i: &Interface) -> Vec<u32> {
+    i.queues.value().map(|q| q.rx.iter().map(|r| r.index).collect()).unwrap_or_default()
+}
+
+/// Per-queue packets and drops: the kernel's netdev qstats first, else the driver's per-queue
+/// `ethtool -S` names.
+fn queue_amounts(
+    r: &IfaceRates,
+    index: u32,
+    secs: Option<f64>,
+) -> (Option<Amount>, Option<Amount>) {
+    let add = |acc: &mut Option<Amount>, rate: &Rate| {
+        if let Some(a) = amount(rate, secs) {
+            let x = acc.get_or_insert(Amount { count: 0, per_sec: secs.map(|_| 0.0) });
+            x.count = x.count.saturating_add(a.count);
+            x.per_sec = x.per_sec.zip(a.per_sec).map(|(p, q)| p + q);
+        }
+    };
+    let (mut packets, mut drops) = (None, None);
+    let q = r.qstats.value().and_then(|qs| {
+        qs.iter().find(|q| q.queue_type == Some(QueueType::Rx) && q.queue_id == Some(index))
+    });
+    if let Some(q) = q {
+        for (k, rate) in &q.counters {
+            if k == "rx-packets" {
+                add(&mut packets, rate);
+            } else if k.starts_with("rx-") && (k.contains("drop") || k.contains("fail")) {
+                add(&mut drops, rate);
+            }
+        }
+        return (packets, drops);
+    }
+    for (k, rate) in r.ethtool_stats.value().into_iter().flatten() {
+        match counters::rx_queue_counter(k) {
+            Some((n, "packets")) if n == index => add(&mut packets, rate),
+            Some((n, rest)) if n == index && counters::is_drop_counter(rest) => {
+                add(&mut drops, rate)
+            }
+            _ => {}
+        }
+    }
+    (packets, drops)
+}
+
+fn socket_rows(delta: &Delta, sample: &Sample, secs: Option<f64>) -> Vec<SocketRow> {
+    let mut rows: Vec<SocketRow> = [&delta.udp, &delta.udp6]
+        .into_iter()
+        .filter_map(|p| p.value())
+        .flatten()
+        .filter_map(|s| {
+            let drops = amount(&s.drops, secs).filter(|a| a.count > 0)?;
+            let _ = sample;
+            Some(SocketRow {
+                family: s.family,
+                local: endpoint(&s.local_address, s.local_port),
+                remote: endpoint(&s.rem_address, s.rem_port),
+                inode: s.inode,
+                rx_queue: s.rx_queue,
+                rcvbuf: None,
+                drops,
+            })
+        })
+        .collect();
+    rows.sort_by(|a, b| b.drops.count.cmp(&a.drops.count).then(a.inode.cmp(&b.inode)));
+    rows
+}
+
+/// `198.18.0.1:5000`, `[::1]:5000`.
+pub fn endpoint(ip: &IpAddr, port: u16) -> String {
+    match ip {
+        IpAddr::V4(a) => format!("{a}:{port}"),
+        IpAddr::V6(a) => format!("[{a}]:{port}"),
+    }
+}
