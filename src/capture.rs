@@ -26,6 +26,10 @@ pub struct KernelRecord {
     pub links: Avail<Vec<netlink::rtnl::Link>>,
     pub netdev_genl: Avail<netlink::netdev::NetdevGenl>,
     pub ethtool: BTreeMap<String, ethtool::EthtoolInfo>,
+    /// The sock_diag UDP dump; `None` when not asked (a fixture tree) and in captures made before
+    /// it was recorded, whose sockets then come from their /proc/net/udp{,6}.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub udp_sock_diag: Option<Avail<Vec<netlink::sockdiag::InetDiagMsg>>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -53,6 +57,7 @@ impl KernelRecord {
                 links: netlink::rtnl::read_links(),
                 netdev_genl: netlink::netdev::read(),
                 ethtool: interfaces.iter().map(|n| (n.clone(), ethtool::read(n))).collect(),
+                udp_sock_diag: Some(netlink::sockdiag::read_udp()),
             };
         }
         KernelRecord::load(root.base()).unwrap_or_else(|| KernelRecord {
@@ -62,6 +67,7 @@ impl KernelRecord {
             links: Avail::missing("rtnetlink RTM_GETLINK", NOT_RECORDED),
             netdev_genl: Avail::missing("netdev generic netlink", NOT_RECORDED),
             ethtool: BTreeMap::new(),
+            udp_sock_diag: None,
         })
     }
 

@@ -185,6 +185,9 @@ pub struct SocketRates {
     pub drops: Rate,
     /// Bytes queued now (later sample; the earlier one's for a gone socket).
     pub rx_queue: u64,
+    /// The receive buffer size, when the sample came from sock_diag (same sample as `rx_queue`).
+    #[serde(default)]
+    pub rcvbuf: Option<u32>,
 }
 
 /// A counter on one CPU.
@@ -954,6 +957,7 @@ fn socket(s: &udp::UdpSocket, presence: Presence, drops: Rate) -> SocketRates {
         presence,
         drops,
         rx_queue: s.rx_queue,
+        rcvbuf: s.rcvbuf,
     }
 }
 
@@ -1506,7 +1510,7 @@ mod tests {
     fn sock(inode: u64, port: u16, drops: u64) -> udp::UdpSocket {
         udp::UdpSocket {
             family: udp::Family::Inet,
-            sl: 0,
+            sl: Some(0),
             local_address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             local_port: port,
             rem_address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -1514,6 +1518,7 @@ mod tests {
             st: 7,
             tx_queue: 0,
             rx_queue: 2048,
+            rcvbuf: None,
             uid: 0,
             inode,
             ref_count: Some(2),

@@ -195,6 +195,27 @@ impl Root {
         r
     }
 
+    /// Like `read_link`, for links whose targets must not all go into a capture (every file a
+    /// process has open): a capture keeps the link only when `keep` says so.
+    pub fn read_link_kept(
+        &self,
+        kernel_path: &str,
+        keep: impl FnOnce(&Path) -> bool,
+    ) -> io::Result<PathBuf> {
+        if let Some(e) = self.replayed_error(kernel_path) {
+            return Err(e);
+        }
+        let r = fs::read_link(self.path(kernel_path));
+        if let Ok(target) = &r
+            && keep(target)
+        {
+            self.record(|rec| {
+                rec.links.insert(kernel_path.to_string(), target.display().to_string());
+            });
+        }
+        r
+    }
+
     /// True when something exists at the path (following symlinks).
     pub fn exists(&self, kernel_path: &str) -> bool {
         if self.replayed_error(kernel_path).is_some() {
@@ -265,5 +286,19 @@ mod tests {
         assert_eq!(rec.files["/proc/net/dev"], b"hello\n");
         assert_eq!(rec.errors["/proc/missing"], libc::ENOENT);
         assert_eq!(rec.listings["/proc/net"], vec!["dev".to_string()]);
+    }
+
+    #[test]
+    fn kept_links_only_are_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("proc/1/fd")).unwrap();
+        std::os::unix::fs::symlink("socket:[5]", dir.path().join("proc/1/fd/3")).unwrap();
+        std::os::unix::fs::symlink("/home/secret", dir.path().join("proc/1/fd/4")).unwrap();
+        let root = Root::at(dir.path()).recording();
+        let sock = |t: &Path| t.to_str().is_some_and(|t| t.starts_with("socket:"));
+        assert_eq!(root.read_link_kept("/proc/1/fd/3", sock).unwrap(), Path::new("socket:[5]"));
+        assert_eq!(root.read_link_kept("/proc/1/fd/4", sock).unwrap(), Path::new("/home/secret"));
+        let rec = root.take_recording();
+        assert_eq!(rec.links.keys().collect::<Vec<_>>(), ["/proc/1/fd/3"]);
     }
 }

@@ -38,6 +38,7 @@ pub struct Sample {
     pub netstat: Avail<snmp::Snmp>,
     /// /proc/net/snmp6, flat.
     pub snmp6: Avail<snmp::Counters>,
+    /// From sock_diag on a live host (or a capture of one) when it answers, else /proc/net/udp{,6}.
     pub udp: udp::UdpSockets,
     /// AF_PACKET sockets (taps such as tcpdump that see every packet).
     pub packet: Avail<Vec<packet::PacketSocket>>,
@@ -150,7 +151,7 @@ impl Sample {
             snmp: snmp::read_snmp(root),
             netstat: snmp::read_netstat(root),
             snmp6: snmp::read_snmp6(root),
-            udp: udp::read(root),
+            udp: udp::read_with_sock_diag(root, record.udp_sock_diag.as_ref()),
             packet: packet::read(root),
             environment: environment::read(root),
         };

@@ -496,7 +496,7 @@ fn udp_live_6_18_capture_full_buffer() {
     assert_eq!(v.len(), 2);
     let s = by_inode(&v, 9511);
     assert_eq!(s.family, Family::Inet);
-    assert_eq!(s.sl, 1064);
+    assert_eq!(s.sl, Some(1064));
     assert_eq!((s.local_address, s.local_port), (ip("127.0.0.1"), 49073));
     assert_eq!((s.rem_address, s.rem_port), (ip("0.0.0.0"), 0));
     assert_eq!(s.st, 7);
@@ -505,13 +505,13 @@ fn udp_live_6_18_capture_full_buffer() {
     assert_eq!(s.pointer.as_deref(), Some("00000000b69b563b"));
     assert_eq!(s.drops, Some(44));
     let sender = by_inode(&v, 9513);
-    assert_eq!((sender.local_port, sender.drops, sender.sl), (34694, Some(0), 3069));
+    assert_eq!((sender.local_port, sender.drops, sender.sl), (34694, Some(0), Some(3069)));
 
     let v6 = udp_of("live-6.18/proc/net/udp6", Family::Inet6);
     assert_eq!(v6.len(), 2);
     let s = by_inode(&v6, 9512);
     assert_eq!(s.family, Family::Inet6);
-    assert_eq!(s.sl, 13_001);
+    assert_eq!(s.sl, Some(13_001));
     assert_eq!((s.local_address, s.local_port), (ip("::1"), 44626));
     assert_eq!(s.rem_address, ip("::"));
     assert_eq!(s.rx_queue, 832);
@@ -523,7 +523,7 @@ fn udp_without_drops_column_2_6() {
     let v = udp_of("extra/udp/RandolphWang1_D2000-net_udp.txt", Family::Inet);
     assert_eq!(v.len(), 1);
     let s = &v[0];
-    assert_eq!((s.sl, s.local_address, s.local_port), (127, ip("0.0.0.0"), 1023));
+    assert_eq!((s.sl, s.local_address, s.local_port), (Some(127), ip("0.0.0.0"), 1023));
     assert_eq!(s.inode, 1141);
     assert_eq!(s.ref_count, Some(2));
     assert_eq!(s.pointer.as_deref(), Some("c1f09e40"), "32-bit raw pointer");
@@ -535,19 +535,19 @@ fn udp_hashed_pointers_4_18() {
     let v = udp_of("extra/udp/jds2001_coreos-sosreport-master1-3255_net_udp.txt", Family::Inet);
     assert_eq!(v.len(), 5);
     let s = &v[0];
-    assert_eq!((s.sl, s.local_address, s.local_port), (1298, ip("172.16.1.10"), 68));
+    assert_eq!((s.sl, s.local_address, s.local_port), (Some(1298), ip("172.16.1.10"), 68));
     assert_eq!(s.inode, 24398);
     assert_eq!(s.pointer.as_deref(), Some("00000000e3d64881"));
     assert_eq!(s.drops, Some(0));
     let chrony = by_inode(&v, 22098);
     assert_eq!((chrony.local_address, chrony.local_port), (ip("127.0.0.1"), 323));
     let s = by_inode(&v, 24899);
-    assert_eq!((s.uid, s.local_port, s.sl), (29, 43586, 3856));
+    assert_eq!((s.uid, s.local_port, s.sl), (29, 43586, Some(3856)));
 
     let v6 = udp_of("extra/udp/jds2001_coreos-sosreport-master1-3255_net_udp6.txt", Family::Inet6);
     assert_eq!(v6.len(), 3);
     let s = by_inode(&v6, 22099);
-    assert_eq!((s.local_address, s.local_port, s.sl), (ip("::1"), 323, 1553));
+    assert_eq!((s.local_address, s.local_port, s.sl), (ip("::1"), 323, Some(1553)));
     assert_eq!(s.pointer.as_deref(), Some("00000000b181c66d"));
     assert_eq!(by_inode(&v6, 24914).local_port, 38388);
 }
@@ -557,13 +557,13 @@ fn udp_raw_pointers_2_6_32() {
     let v = udp_of("extra/udp/performancecopilot_pcp-bigsys-hpbl920gen8-net_udp.txt", Family::Inet);
     assert_eq!(v.len(), 9);
     let ntp = by_inode(&v, 148_678);
-    assert_eq!((ntp.local_address, ntp.local_port, ntp.sl), (ip("10.16.184.81"), 123, 74));
+    assert_eq!((ntp.local_address, ntp.local_port, ntp.sl), (ip("10.16.184.81"), 123, Some(74)));
     assert_eq!(ntp.pointer.as_deref(), Some("ffff899edf07c040"));
     assert_eq!(by_inode(&v, 148_677).local_address, ip("127.0.0.1"));
     assert_eq!(by_inode(&v, 131_995).uid, 29);
     assert!(v.iter().all(|s| s.drops == Some(0) && s.ref_count == Some(2)));
     // Several sockets share bucket 74.
-    assert_eq!(v.iter().filter(|s| s.sl == 74).count(), 3);
+    assert_eq!(v.iter().filter(|s| s.sl == Some(74)).count(), 3);
 
     let v6 =
         udp_of("extra/udp/performancecopilot_pcp-bigsys-hpbl920gen8-net_udp6.txt", Family::Inet6);
@@ -579,7 +579,7 @@ fn udp_header_without_drops_over_rows_with_them() {
     // procfs's hand-made rows: header ends at "inode", rows carry ref, pointer, drops (and more).
     let v = udp_of("procfs/proc/net/udp", Family::Inet);
     assert_eq!(v.len(), 3);
-    assert_eq!((v[0].sl, v[0].local_address, v[0].local_port), (0, ip("10.0.0.5"), 22));
+    assert_eq!((v[0].sl, v[0].local_address, v[0].local_port), (Some(0), ip("10.0.0.5"), 22));
     assert_eq!((v[0].st, v[0].tx_queue, v[0].rx_queue), (10, 0, 1));
     assert_eq!((v[1].tx_queue, v[1].rx_queue), (1, 0));
     assert_eq!((v[2].tx_queue, v[2].rx_queue), (1, 1));
@@ -594,9 +594,12 @@ fn udp_header_without_drops_over_rows_with_them() {
 
     let v6 = udp_of("procfs/proc/net/udp6", Family::Inet6);
     assert_eq!(v6.len(), 2);
-    assert_eq!((v6[0].sl, v6[0].local_port, v6[0].uid, v6[0].inode), (1315, 5355, 981, 21040));
+    assert_eq!(
+        (v6[0].sl, v6[0].local_port, v6[0].uid, v6[0].inode),
+        (Some(1315), 5355, 981, 21040)
+    );
     assert_eq!(v6[0].local_address, ip("::"));
-    assert_eq!((v6[1].sl, v6[1].local_port, v6[1].uid), (6073, 51073, 1000));
+    assert_eq!((v6[1].sl, v6[1].local_port, v6[1].uid), (Some(6073), 51073, 1000));
     assert_eq!(v6[1].local_address, ip("fe80::56e1:adff:fe7c:6609"));
     assert_eq!(v6[1].inode, 11_337_031);
 }

@@ -11,6 +11,7 @@ pub mod interrupts;
 pub mod irq;
 pub mod netdev;
 pub mod netlink;
+pub mod owners;
 pub mod packet;
 pub mod queues;
 pub mod snmp;

@@ -20,10 +20,15 @@
 //! does not say which it was, so [`parse`] assumes little-endian (the capture came from x86, arm64,
 //! ...), [`parse_with_endianness`] takes it explicitly, and [`read`] uses the running host's order
 //! when reading the live host and little-endian for a capture or fixture tree.
+//!
+//! The same sockets come from netlink sock_diag when it answers (`netlink::sockdiag`), which also
+//! gives each socket's receive buffer size; [`read_with_sock_diag`] prefers it and falls back to
+//! these files. `UdpSockets::source` says which answered.
 
 use super::{ParseError, read_parsed};
-use crate::avail::Avail;
+use crate::avail::{Avail, Unavailable};
 use crate::root::Root;
+use crate::source::netlink::sockdiag::InetDiagMsg;
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -53,12 +58,13 @@ impl Endian {
         if cfg!(target_endian = "big") { Endian::Big } else { Endian::Little };
 }
 
-/// One UDP socket row. Queue sizes are bytes charged to the socket (skb truesize, not payload).
+/// One UDP socket, from /proc/net/udp{,6} or sock_diag. Queue sizes are bytes charged to the
+/// socket (skb truesize, not payload).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct UdpSocket {
     pub family: Family,
-    /// The hash bucket (`%5d`), not a stable id.
-    pub sl: u32,
+    /// The hash bucket (`%5d`), not a stable id; `None` from sock_diag, which does not give it.
+    pub sl: Option<u32>,
     pub local_address: IpAddr,
     pub local_port: u16,
     pub rem_address: IpAddr,
@@ -66,7 +72,14 @@ pub struct UdpSocket {
     /// TCP-style state: 07 (TCP_CLOSE) unconnected, 01 (TCP_ESTABLISHED) connected.
     pub st: u8,
     pub tx_queue: u64,
+    /// Bytes charged to the receive queue. /proc: `rx_queue` (`udp_rqueue_get`); sock_diag:
+    /// `SK_MEMINFO_RMEM_ALLOC` (`sk_rmem_alloc`, the value compared with `rcvbuf` when a datagram
+    /// arrives; it can exceed the /proc value by the not yet reclaimed `forward_deficit`).
     pub rx_queue: u64,
+    /// The receive buffer size in bytes (`sk_rcvbuf`, `SK_MEMINFO_RCVBUF`: twice what SO_RCVBUF
+    /// asked); `None` from /proc, which does not print it.
+    #[serde(default)]
+    pub rcvbuf: Option<u32>,
     pub uid: u32,
     pub inode: u64,
     #[serde(rename = "ref")]
@@ -78,12 +91,54 @@ pub struct UdpSocket {
     pub drops: Option<u64>,
 }
 
-/// The sockets of both files. Each part is read on its own: `udp6` is absent when IPv6 is disabled,
-/// and the IPv4 sockets must still be there.
+impl UdpSocket {
+    /// The socket as sock_diag described it. `rx_queue` is `rmem_alloc`, or `idiag_rqueue` when
+    /// the kernel sent no SK_MEMINFO array.
+    pub fn from_sock_diag(d: &InetDiagMsg) -> UdpSocket {
+        UdpSocket {
+            family: d.idiag_family,
+            sl: None,
+            local_address: d.idiag_src,
+            local_port: d.idiag_sport,
+            rem_address: d.idiag_dst,
+            rem_port: d.idiag_dport,
+            st: d.idiag_state,
+            tx_queue: u64::from(d.idiag_wqueue),
+            rx_queue: u64::from(d.rmem_alloc().unwrap_or(d.idiag_rqueue)),
+            rcvbuf: d.rcvbuf(),
+            uid: d.idiag_uid,
+            inode: u64::from(d.idiag_inode),
+            ref_count: None,
+            pointer: None,
+            drops: d.drops().map(u64::from),
+        }
+    }
+}
+
+/// Where the sockets came from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UdpSource {
+    /// Netlink sock_diag (gives `rcvbuf`).
+    #[serde(rename = "sock_diag")]
+    SockDiag,
+    /// /proc/net/udp and /proc/net/udp6 (samples from before `source` existed too).
+    #[default]
+    #[serde(rename = "/proc/net/udp")]
+    ProcNetUdp,
+}
+
+/// The IPv4 (`udp`) and IPv6 (`udp6`) sockets. From /proc each part is read on its own: `udp6` is
+/// absent when IPv6 is disabled, and the IPv4 sockets must still be there.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct UdpSockets {
+    #[serde(default)]
+    pub source: UdpSource,
     pub udp: Avail<Vec<UdpSocket>>,
     pub udp6: Avail<Vec<UdpSocket>>,
+    /// Why sock_diag was not used when it was asked (the sockets then come from /proc); absent
+    /// when it answered or was not asked (a fixture tree, a capture made before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sock_diag: Option<Unavailable>,
 }
 
 impl UdpSockets {
@@ -133,6 +188,7 @@ fn parse_row(f: &[&str], family: Family, endian: Endian) -> Result<UdpSocket, St
         .strip_suffix(':')
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| format!("bad sl {:?}", get(0)))?;
+    let sl = Some(sl);
     let (local_address, local_port) = parse_endpoint(get(1), family, endian)?;
     let (rem_address, rem_port) = parse_endpoint(get(2), family, endian)?;
     let st = u8::from_str_radix(get(3), 16).map_err(|_| format!("bad st {:?}", get(3)))?;
@@ -165,6 +221,7 @@ fn parse_row(f: &[&str], family: Family, endian: Endian) -> Result<UdpSocket, St
         st,
         tx_queue,
         rx_queue,
+        rcvbuf: None,
         uid,
         inode,
         ref_count,
@@ -216,8 +273,33 @@ pub fn read(root: &Root) -> UdpSockets {
 /// Like [`read`], for a capture whose host byte order is known (e.g. `Endian::Big` for s390x).
 pub fn read_with_endianness(root: &Root, endian: Endian) -> UdpSockets {
     UdpSockets {
+        source: UdpSource::ProcNetUdp,
         udp: read_parsed(root, UDP_PATH, |t| parse_with_endianness(t, Family::Inet, endian)),
         udp6: read_parsed(root, UDP6_PATH, |t| parse_with_endianness(t, Family::Inet6, endian)),
+        sock_diag: None,
+    }
+}
+
+/// The sockets from sock_diag's answer (live, or recorded in a capture) when there is one, else
+/// from /proc/net/udp{,6} through `root`; `None` means sock_diag was not asked.
+pub fn read_with_sock_diag(root: &Root, sock_diag: Option<&Avail<Vec<InetDiagMsg>>>) -> UdpSockets {
+    match sock_diag {
+        Some(Avail::Value(msgs)) => from_sock_diag(msgs),
+        Some(Avail::Unavailable(u)) => UdpSockets { sock_diag: Some(u.clone()), ..read(root) },
+        None => read(root),
+    }
+}
+
+/// The sock_diag dump split by family, in the kernel's order.
+pub fn from_sock_diag(msgs: &[InetDiagMsg]) -> UdpSockets {
+    let of = |f: Family| {
+        msgs.iter().filter(|m| m.idiag_family == f).map(UdpSocket::from_sock_diag).collect()
+    };
+    UdpSockets {
+        source: UdpSource::SockDiag,
+        udp: Avail::Value(of(Family::Inet)),
+        udp6: Avail::Value(of(Family::Inet6)),
+        sock_diag: None,
     }
 }
 
@@ -235,7 +317,7 @@ mod tests {
         let v = parse(&t, Family::Inet).unwrap();
         assert_eq!(v.len(), 1);
         let s = &v[0];
-        assert_eq!(s.sl, 4715);
+        assert_eq!(s.sl, Some(4715));
         assert_eq!(s.local_address, "127.0.0.1".parse::<IpAddr>().unwrap());
         assert_eq!(s.local_port, 5001);
         assert_eq!(s.rem_address, "192.168.0.2".parse::<IpAddr>().unwrap());
@@ -308,6 +390,96 @@ mod tests {
     fn header_only_is_no_sockets() {
         assert!(parse(HDR, Family::Inet).unwrap().is_empty());
         assert!(parse("", Family::Inet6).unwrap().is_empty());
+    }
+
+    fn diag(family: Family, port: u16, inode: u32, meminfo: Option<&[u32]>) -> InetDiagMsg {
+        let names = crate::source::netlink::sockdiag::SK_MEMINFO_FIELDS;
+        InetDiagMsg {
+            idiag_family: family,
+            idiag_state: 7,
+            idiag_src: if family == Family::Inet {
+                "127.0.0.1".parse().unwrap()
+            } else {
+                "::1".parse().unwrap()
+            },
+            idiag_sport: port,
+            idiag_dst: "0.0.0.0".parse().unwrap(),
+            idiag_dport: 0,
+            idiag_if: 0,
+            idiag_cookie: 1,
+            idiag_rqueue: 3000,
+            idiag_wqueue: 8,
+            idiag_uid: 1000,
+            idiag_inode: inode,
+            skmeminfo: meminfo
+                .map(|m| names.iter().zip(m).map(|(n, v)| (n.to_string(), *v)).collect()),
+        }
+    }
+
+    #[test]
+    fn sock_diag_sockets_split_by_family() {
+        let msgs = [
+            diag(Family::Inet, 53, 10, Some(&[3840, 4096, 0, 0, 0, 0, 0, 0, 1997])),
+            diag(Family::Inet6, 323, 11, None),
+            diag(Family::Inet, 54, 12, Some(&[0, 212992, 0, 0, 0, 0, 0, 0])),
+        ];
+        let both = from_sock_diag(&msgs);
+        assert_eq!(both.source, UdpSource::SockDiag);
+        let v4 = both.udp.value().unwrap();
+        let v6 = both.udp6.value().unwrap();
+        assert_eq!(v4.iter().map(|s| s.inode).collect::<Vec<_>>(), [10, 12]);
+        assert_eq!(v6.iter().map(|s| s.inode).collect::<Vec<_>>(), [11]);
+        let s = &v4[0];
+        assert_eq!((s.rx_queue, s.rcvbuf, s.drops), (3840, Some(4096), Some(1997)));
+        assert_eq!((s.sl, s.ref_count, s.pointer.clone()), (None, None, None));
+        assert_eq!((s.tx_queue, s.uid, s.st, s.local_port), (8, 1000, 7, 53));
+        // No SK_MEMINFO: the queue from idiag_rqueue, no buffer size, no drops.
+        assert_eq!((v6[0].rx_queue, v6[0].rcvbuf, v6[0].drops), (3000, None, None));
+        // A kernel before SK_MEMINFO_DROPS.
+        assert_eq!((v4[1].rcvbuf, v4[1].drops), (Some(212992), None));
+    }
+
+    #[test]
+    fn proc_files_are_the_fallback() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("proc/net")).unwrap();
+        let row = "   1: 0100007F:0035 00000000:0000 07 00000000:00000F00 00:00000000 00000000 0 0 5 2 p 9\n";
+        std::fs::write(dir.path().join("proc/net/udp"), format!("{HDR}{row}")).unwrap();
+        let root = Root::at(dir.path());
+        let not_asked = read_with_sock_diag(&root, None);
+        assert_eq!(not_asked.source, UdpSource::ProcNetUdp);
+        assert_eq!(not_asked.sock_diag, None);
+        let v4 = not_asked.udp.value().unwrap();
+        assert_eq!((v4[0].rx_queue, v4[0].rcvbuf, v4[0].drops), (3840, None, Some(9)));
+        assert!(not_asked.udp6.unavailable().is_some(), "no udp6 file");
+        let failed = Avail::missing("netlink sock_diag", "no udp_diag module");
+        let fell_back = read_with_sock_diag(&root, Some(&failed));
+        assert_eq!(fell_back.source, UdpSource::ProcNetUdp);
+        assert_eq!(fell_back.sock_diag.as_ref().unwrap().why, "no udp_diag module");
+        assert_eq!(fell_back.udp, not_asked.udp);
+        let answered = Avail::Value(vec![diag(Family::Inet, 7, 70, None)]);
+        let from_diag = read_with_sock_diag(&root, Some(&answered));
+        assert_eq!(from_diag.source, UdpSource::SockDiag);
+        assert_eq!(from_diag.udp.value().unwrap()[0].inode, 70);
+    }
+
+    #[test]
+    fn json_of_older_samples_still_reads() {
+        // Before `source`, `rcvbuf` and a possibly null `sl`.
+        let old = r#"{"udp": [{"family": "inet", "sl": 1, "local_address": "127.0.0.1",
+            "local_port": 53, "rem_address": "0.0.0.0", "rem_port": 0, "st": 7, "tx_queue": 0,
+            "rx_queue": 0, "uid": 0, "inode": 5, "ref": 2, "pointer": "p", "drops": 0}],
+            "udp6": []}"#;
+        let u: UdpSockets = serde_json::from_str(old).unwrap();
+        assert_eq!(u.source, UdpSource::ProcNetUdp);
+        let s = &u.udp.value().unwrap()[0];
+        assert_eq!((s.sl, s.rcvbuf), (Some(1), None));
+        let j = serde_json::to_value(from_sock_diag(&[diag(Family::Inet, 7, 70, None)])).unwrap();
+        assert_eq!(j["source"], "sock_diag");
+        assert_eq!(j["udp"][0]["sl"], serde_json::Value::Null);
+        assert!(j.get("sock_diag").is_none());
+        let back: UdpSockets = serde_json::from_value(j).unwrap();
+        assert_eq!(back.source, UdpSource::SockDiag);
     }
 
     #[test]

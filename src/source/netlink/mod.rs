@@ -1,6 +1,7 @@
 //! Netlink, on `libc` only: the socket and message layer (`socket`), generic-netlink family lookup
 //! (`genl`), the `netdev` family's queues, NAPI instances and queue statistics (`netdev`), and
-//! rtnetlink link statistics with `rtnl_link_stats64` (`rtnl`).
+//! rtnetlink link statistics with `rtnl_link_stats64` (`rtnl`), and UDP sockets with their memory
+//! counters from sock_diag (`sockdiag`).
 //!
 //! Everything is read in the network namespace of the calling thread: a netlink socket belongs to
 //! the netns it was created in, and each read opens its own socket.
@@ -11,6 +12,7 @@
 pub mod genl;
 pub mod netdev;
 pub mod rtnl;
+pub mod sockdiag;
 pub mod socket;
 
 pub use netdev::{Napi, NetdevGenl, QStats, Queue, QueueType};
