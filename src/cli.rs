@@ -170,7 +170,7 @@ fn report(a: ReportArgs) -> i32 {
     } else if a.count.is_some_and(|n| n > 1) {
         fail("--count needs the live host: a --root tree is one snapshot, so it gives one report")
     } else {
-        let report = Report::since_boot(Sample::take(&root));
+        let report = Report::since_boot(Sample::take(&root), Some(&root));
         match emit(&render(&report, &a)) {
             Ok(()) => verdict(&report),
             Err(code) => code,
@@ -186,7 +186,7 @@ fn live_reports(root: &Root, a: &ReportArgs) -> i32 {
     for _ in 0..a.count.unwrap_or(1) {
         std::thread::sleep(a.interval);
         let later = Sample::take(root);
-        let report = Report::over(&earlier, later);
+        let report = Report::over(&earlier, later, Some(root));
         if let Err(code) = emit(&render(&report, a)) {
             return code;
         }

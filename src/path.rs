@@ -707,7 +707,7 @@ mod tests {
     #[test]
     fn since_boot_counts_totals() {
         let s = Scene::quiet();
-        let r = crate::report::Report::since_boot(s.later.clone());
+        let r = crate::report::Report::since_boot(s.later.clone(), None);
         // The capture's own total in its /proc/net/snmp: `Udp: 39 0 44 90 44 ...`.
         let d = r.path.drop("Udp.RcvbufErrors", None).unwrap();
         assert_eq!(d.count, 44);

@@ -8,9 +8,11 @@ use crate::avail::Avail;
 use crate::delta::{CpuRate, Delta, IfaceRates, Interval, Rate};
 use crate::diagnose::{self, Finding};
 use crate::path::{Amount, Path, amount};
+use crate::root::Root;
 use crate::sample::{Interface, Sample};
 use crate::source::irq::QueueKind;
 use crate::source::netlink::QueueType;
+use crate::source::owners::{self, Owner};
 use crate::{counters, source::udp};
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
@@ -83,27 +85,31 @@ pub struct SocketRow {
     /// The socket's receive buffer (SO_RCVBUF as the kernel doubled it), when sock_diag told it.
     pub rcvbuf: Option<u32>,
     pub drops: Amount,
+    /// The processes holding the socket (/proc/*/fd), lowest pid first.
+    pub owners: Avail<Vec<Owner>>,
 }
 
 impl Report {
-    /// The report over the interval between two live samples.
-    pub fn over(earlier: &Sample, later: Sample) -> Report {
+    /// The report over the interval between two live samples. The owners of sockets that
+    /// dropped are looked up through `root` (none without one).
+    pub fn over(earlier: &Sample, later: Sample, root: Option<&Root>) -> Report {
         let delta = Delta::between(earlier, &later);
-        Report::build(Basis::Interval, &delta, later)
+        Report::build(Basis::Interval, &delta, later, root)
     }
 
     /// The static report of one snapshot: totals since boot.
-    pub fn since_boot(sample: Sample) -> Report {
+    pub fn since_boot(sample: Sample, root: Option<&Root>) -> Report {
         let delta = Delta::since_boot(&sample);
-        Report::build(Basis::SinceBoot, &delta, sample)
+        Report::build(Basis::SinceBoot, &delta, sample, root)
     }
 
-    fn build(basis: Basis, delta: &Delta, sample: Sample) -> Report {
+    fn build(basis: Basis, delta: &Delta, sample: Sample, root: Option<&Root>) -> Report {
         let path = Path::build(delta, &sample);
         let secs = delta.interval.value().map(|i| i.secs);
         let cpus = cpu_rows(delta, &sample, secs);
         let queues = queue_rows(delta, &sample, secs);
-        let sockets = socket_rows(delta, &sample, secs);
+        let mut sockets = socket_rows(delta, secs);
+        find_owners(&mut sockets, root);
         let findings = diagnose::run(&diagnose::Context {
             basis,
             delta,
@@ -281,22 +287,40 @@ fn queue_amounts(
     (packets, drops)
 }
 
-fn socket_rows(delta: &Delta, sample: &Sample, secs: Option<f64>) -> Vec<SocketRow> {
+/// Fills `owners` of the sockets that dropped: one /proc/*/fd scan for all of them, and none when
+/// no socket dropped (the scan costs a readlink per open file on the host).
+fn find_owners(sockets: &mut [SocketRow], root: Option<&Root>) {
+    if sockets.is_empty() {
+        return;
+    }
+    let found = match root {
+        Some(root) => {
+            let inodes: Vec<u64> = sockets.iter().map(|s| s.inode).collect();
+            owners::find(root, &inodes)
+        }
+        None => Avail::missing("socket owners", "not looked up (no root to read /proc from)"),
+    };
+    for s in sockets {
+        s.owners = found.as_ref().map(|m| m.get(&s.inode).cloned().unwrap_or_default());
+    }
+}
+
+fn socket_rows(delta: &Delta, secs: Option<f64>) -> Vec<SocketRow> {
     let mut rows: Vec<SocketRow> = [&delta.udp, &delta.udp6]
         .into_iter()
         .filter_map(|p| p.value())
         .flatten()
         .filter_map(|s| {
             let drops = amount(&s.drops, secs).filter(|a| a.count > 0)?;
-            let _ = sample;
             Some(SocketRow {
                 family: s.family,
                 local: endpoint(&s.local_address, s.local_port),
                 remote: endpoint(&s.rem_address, s.rem_port),
                 inode: s.inode,
                 rx_queue: s.rx_queue,
-                rcvbuf: None,
+                rcvbuf: s.rcvbuf,
                 drops,
+                owners: Avail::missing("socket owners", "not looked up yet"),
             })
         })
         .collect();

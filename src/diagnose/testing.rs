@@ -29,7 +29,7 @@ impl Scene {
     }
 
     pub fn report(&self) -> Report {
-        Report::over(&self.earlier, self.later.clone())
+        Report::over(&self.earlier, self.later.clone(), None)
     }
 
     pub fn findings(&self) -> Vec<Finding> {

@@ -1,6 +1,7 @@
 //! UDP datagrams dropped because a socket's receive buffer was full.
 
 use super::{Context, Evidence, Finding, Remedy, sysctl_remedy};
+use crate::avail::Avail;
 use crate::path::{Amount, StageId};
 
 /// The most sockets named in the evidence.
@@ -16,10 +17,19 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
     let mut evidence = vec![ctx.evidence("Udp.RcvbufErrors + Udp6RcvbufErrors", a)];
     for s in ctx.sockets.iter().take(SOCKETS_SHOWN) {
         let rcvbuf = s.rcvbuf.map_or("rcvbuf ?".into(), |b| format!("rcvbuf {b}"));
+        let owner = match &s.owners {
+            Avail::Value(o) if !o.is_empty() => o
+                .iter()
+                .map(|o| format!("pid {} ({})", o.pid, o.comm))
+                .collect::<Vec<_>>()
+                .join(", "),
+            Avail::Value(_) => "owner not found (a process of another user, or gone)".into(),
+            Avail::Unavailable(u) => format!("owner unknown: {}", u.why),
+        };
         evidence.push(Evidence {
             what: format!("socket {} (inode {})", s.local, s.inode),
             value: format!(
-                "drops {}, receive queue {} bytes, {rcvbuf}",
+                "drops {}, receive queue {} bytes, {rcvbuf}, {owner}",
                 ctx.amount_text(s.drops),
                 s.rx_queue
             ),

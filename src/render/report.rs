@@ -1,7 +1,7 @@
 //! The text of a Report: the drop path in path order, the findings with their remedies, compact
 //! per-CPU, per-queue and per-socket tables, then every stage's settings and totals.
 
-use super::layout::{Table, count, pack, rule, wrap};
+use super::layout::{Table, count, rule, wrap};
 use super::text::{self, CpuSelection, TextOptions};
 use crate::diagnose::{Finding, Severity, rate};
 use crate::path::{Amount, Stage};
@@ -241,17 +241,19 @@ fn socket_table(r: &Report, out: &mut Vec<String>) {
     }
     out.push(String::new());
     out.push(rule("UDP sockets that dropped"));
-    let mut t = Table::new(&["local", "remote", "inode", "drops", "rx_queue", "rcvbuf"]);
+    let mut t = Table::new(&["local", "drops", "rx_queue", "rcvbuf", "owner"]);
     for s in r.sockets.iter().take(TOP_ROWS * 2) {
+        let owner = match s.owners.value().and_then(|o| o.first()) {
+            Some(o) => format!("{} {}", o.pid, o.comm),
+            None => "?".into(),
+        };
         t.row(vec![
             s.local.clone(),
-            s.remote.clone(),
-            s.inode.to_string(),
             amount(r, Some(s.drops)),
             count(s.rx_queue),
             s.rcvbuf.map_or("-".into(), |b| count(u64::from(b))),
+            owner,
         ]);
     }
     out.extend(t.render(0));
-    let _ = pack;
 }
