@@ -19,8 +19,9 @@ mod common;
 
 use common::scenes::{
     Fault, PacketSender, Report, SysctlGuard, Udp4Frame, VethPair, drain, global_changes_allowed,
-    if_stat, inet_checksum, inode_of, mib_value, nft_counter, nft_load, repeat, report_in,
-    require_tool, sample_of, serial, set_feature, setsockopt_int, softnet_dropped, sysctl_read,
+    if_stat, inet_checksum, inode_of, mib_value, nft_counter, nft_load, recover_sysctls, repeat,
+    report_in, require_tool, sample_of, serial, set_feature, setsockopt_int, softnet_dropped,
+    sysctl_journal, sysctl_read,
 };
 use common::{Netns, require_root};
 use serde_json::Value;
@@ -222,6 +223,7 @@ fn udp_rcvbuf_full_is_a_socket_drop_with_its_owner() {
         .iter()
         .find(|s| s["inode"] == inode)
         .unwrap_or_else(|| panic!("contract: socket inode {inode} not in sockets[]: {sockets:?}"));
+    assert_eq!(sock["family"], "ipv4", "contract: socket family: {sock}");
     assert_eq!(sock["local"], format!("127.0.0.1:{PORT}"), "contract: socket local address");
     let drops = u(&sock["drops"]["count"]);
     assert!(drops > 0 && drops <= k1 - k0, "contract: socket drops {drops}: {sock}");
@@ -299,12 +301,11 @@ fn backlog_overflow_is_a_backlog_drop() {
         setsockopt_int(&s, libc::SOL_UDP, libc::UDP_SEGMENT, 1000);
         s
     });
-    let original = sysctl_read(SYSCTL);
     let lo0 = if_stat(&ns, "lo", "rx_dropped");
     let soft0 = softnet_dropped();
 
     let received = Arc::new(AtomicU64::new(0));
-    let (rep, sent, soft_mid, lo_mid) = {
+    let (rep, sent, soft_mid, lo_mid, original) = {
         let guard = match SysctlGuard::set(SYSCTL, "10") {
             Ok(g) => g,
             Err(why) => {
@@ -326,8 +327,9 @@ fn backlog_overflow_is_a_backlog_drop() {
         let rep = report_in(&ns, "1");
         let sent = sender.stop();
         let mid = (softnet_dropped(), if_stat(&ns, "lo", "rx_dropped"));
+        let original = guard.saved();
         drop(guard);
-        (rep, sent, mid.0, mid.1)
+        (rep, sent, mid.0, mid.1, original)
     };
     assert_eq!(sysctl_read(SYSCTL), original, "{SYSCTL} restored");
     // Segments the sender's last read missed are still queued.
@@ -496,6 +498,87 @@ fn bad_ip_headers_are_ip_drops() {
         assert!(u(&d["count"]) <= hdr, "contract: InCsumErrors <= InHdrErrors: {d}");
     }
     assert_finding(r, "ip_errors", "ip");
+}
+
+// ── the sysctl guard itself ────────────────────────────────────────────────────────────────────
+
+const HOLDER_ENV: &str = "RXPATH_TEST_SYSCTL_HOLDER";
+const HELD_SYSCTL: &str = "net.core.netdev_max_backlog";
+
+/// Run only as a child of the test below: holds a guard until killed.
+#[test]
+#[ignore = "helper process that sysctl_guard_restores_after_signal_and_crash starts and kills"]
+fn sysctl_guard_holder() {
+    let Ok(value) = std::env::var(HOLDER_ENV) else {
+        eprintln!("sysctl_guard_holder does nothing unless the guard test starts it");
+        return;
+    };
+    let _guard = SysctlGuard::set(HELD_SYSCTL, &value).expect("guard in the holder");
+    // libtest has already printed "test sysctl_guard_holder ... " on this line.
+    println!("HELD");
+    std::io::Write::flush(&mut std::io::stdout()).expect("flush");
+    std::thread::sleep(Duration::from_secs(30));
+}
+
+/// A child killed (by its pid) when the test ends, however it ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn sysctl_guard_restores_after_signal_and_crash() {
+    use std::io::BufRead;
+    use std::os::unix::process::ExitStatusExt;
+    const T: &str = "sysctl_guard_restores_after_signal_and_crash";
+    if !require_root(T) || !global_changes_allowed(T) {
+        return;
+    }
+    let _one = serial();
+    recover_sysctls().unwrap_or_else(|e| panic!("{e}"));
+    let journal = sysctl_journal();
+    let original = sysctl_read(HELD_SYSCTL);
+    // One more than now: harmless while it lasts.
+    let changed = (original.parse::<u64>().expect("a number") + 1).to_string();
+
+    for (signal, name) in
+        [(libc::SIGTERM, "SIGTERM"), (libc::SIGINT, "SIGINT"), (libc::SIGKILL, "SIGKILL")]
+    {
+        let mut child = Child(
+            std::process::Command::new(std::env::current_exe().expect("test binary"))
+                .args(["--exact", "sysctl_guard_holder", "--ignored", "--nocapture"])
+                .args(["--test-threads", "1"])
+                .env(HOLDER_ENV, &changed)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("start the holder"),
+        );
+        let out = child.0.stdout.take().expect("stdout");
+        let held =
+            std::io::BufReader::new(out).lines().map_while(Result::ok).any(|l| l.ends_with("HELD"));
+        assert!(held, "the holder set {HELD_SYSCTL} ({name} round)");
+        assert_eq!(sysctl_read(HELD_SYSCTL), changed, "held ({name})");
+        assert!(journal.exists(), "{} written before the change", journal.display());
+
+        let pid = child.0.id() as libc::pid_t;
+        // SAFETY: signalling our own child by its pid.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+        let status = child.0.wait().expect("wait for the holder");
+        assert_eq!(status.signal(), Some(signal), "the holder died of {name} (re-raised)");
+        if signal == libc::SIGKILL {
+            // Nothing runs on SIGKILL: the journal is the only record, and the next guard uses it.
+            assert_eq!(sysctl_read(HELD_SYSCTL), changed, "still changed after {name}");
+            assert!(journal.exists(), "journal kept after {name}");
+            recover_sysctls().unwrap_or_else(|e| panic!("{e}"));
+        }
+        assert_eq!(sysctl_read(HELD_SYSCTL), original, "restored after {name}");
+        assert!(!journal.exists(), "journal removed once restored ({name})");
+    }
 }
 
 // ── the frame builder itself (no root needed) ──────────────────────────────────────────────────

@@ -479,6 +479,15 @@ impl SysctlGuard {
         }
     }
 
+    /// The value saved before the change (after any crashed run's value was restored): what
+    /// Drop puts back.
+    pub fn saved(&self) -> String {
+        let p = ACTIVE[self.slot].load(Ordering::SeqCst);
+        assert!(!p.is_null(), "{}: already restored by a signal", self.name);
+        // SAFETY: entries are leaked and never freed.
+        String::from_utf8_lossy(unsafe { &(*p).old }).trim().to_string()
+    }
+
     fn set_held(name: &str, value: &str) -> Result<usize, String> {
         let _j = JOURNAL_LOCK.lock().unwrap_or_else(|p| p.into_inner());
         install_signal_handlers();
@@ -548,6 +557,18 @@ impl Drop for SysctlGuard {
         held.retain(|h| *h != self.name);
         RELEASED.notify_all();
     }
+}
+
+/// Restores what a crashed run left in the journal (the guard also does this before any change).
+/// Err when another live run holds the journal or a value cannot be written back.
+pub fn recover_sysctls() -> Result<(), String> {
+    let _j = JOURNAL_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    recover_journal(&journal_path())
+}
+
+/// Where guards journal the values they will restore.
+pub fn sysctl_journal() -> PathBuf {
+    journal_path()
 }
 
 /// The current value of a sysctl, trimmed.
