@@ -4,7 +4,8 @@
 
 mod common;
 
-use common::{Netns, require_root, run, rxpath_bin};
+use common::scenes::{VethPair, report_in, sample_of};
+use common::{Netns, require_root, rxpath_bin};
 use serde_json::Value;
 use std::net::UdpSocket;
 use std::os::fd::AsRawFd;
@@ -13,12 +14,10 @@ use std::time::Duration;
 const PACKETS: u64 = 300;
 const PORT: u16 = 5555;
 
-/// `rxpath report --json` run inside the namespace, as an operator would on a container host.
+/// The sample of `rxpath report --json` run inside the namespace, as an operator would on a
+/// container host. Interval 0: the scene is quiet between the test's own steps.
 fn sample_in(ns: &Netns) -> Value {
-    let out = ns.exec_status(&[rxpath_bin(), "report", "--json", "--interval", "0"]);
-    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&out.stderr));
-    let report: Value = serde_json::from_slice(&out.stdout).expect("report --json is JSON");
-    report["sample"].clone()
+    sample_of(&report_in(ns, "0").json).clone()
 }
 
 fn iface<'a>(s: &'a Value, name: &str) -> &'a Value {
@@ -34,71 +33,13 @@ fn u(v: &Value) -> u64 {
     v.as_u64().unwrap_or_else(|| panic!("not a counter: {v}"))
 }
 
-fn mac(ns: &Netns, dev: &str) -> String {
-    let out = ns.exec(&["cat", &format!("/sys/class/net/{dev}/address")]);
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 #[test]
 fn sample_reads_a_known_scene_exactly() {
     if !require_root("sample_reads_a_known_scene_exactly") {
         return;
     }
-    let a = Netns::new("live-a");
-    let b = Netns::new("live-b");
-    run(&[
-        "ip",
-        "link",
-        "add",
-        "rxa0",
-        "numrxqueues",
-        "4",
-        "numtxqueues",
-        "4",
-        "netns",
-        &a.name,
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "rxb0",
-        "numrxqueues",
-        "4",
-        "numtxqueues",
-        "4",
-        "netns",
-        &b.name,
-    ]);
-    a.exec(&["ip", "addr", "add", "198.18.0.1/30", "dev", "rxa0"]);
-    b.exec(&["ip", "addr", "add", "198.18.0.2/30", "dev", "rxb0"]);
-    a.exec(&["ip", "link", "set", "rxa0", "up"]);
-    b.exec(&["ip", "link", "set", "rxb0", "up"]);
-    // Permanent neighbours: no ARP packets mixed into the counts.
-    let (ma, mb) = (mac(&a, "rxa0"), mac(&b, "rxb0"));
-    a.exec(&[
-        "ip",
-        "neigh",
-        "replace",
-        "198.18.0.2",
-        "lladdr",
-        &mb,
-        "dev",
-        "rxa0",
-        "nud",
-        "permanent",
-    ]);
-    b.exec(&[
-        "ip",
-        "neigh",
-        "replace",
-        "198.18.0.1",
-        "lladdr",
-        &ma,
-        "dev",
-        "rxb0",
-        "nud",
-        "permanent",
-    ]);
+    let pair = VethPair::new("live", 4);
+    let (a, b) = (&pair.a, &pair.b);
 
     // Known settings: 2 rx / 2 tx channels through rxpath's own ethtool layer, RPS on rx-0.
     b.enter(|| {
@@ -133,7 +74,7 @@ fn sample_reads_a_known_scene_exactly() {
         (st.st_ino, s)
     });
 
-    let before = sample_in(&b);
+    let before = sample_in(b);
     a.enter(|| {
         let s = UdpSocket::bind(("198.18.0.1", 0)).expect("bind in netns a");
         for i in 0..PACKETS {
@@ -146,7 +87,7 @@ fn sample_reads_a_known_scene_exactly() {
         receiver.recv(&mut buf).expect("every datagram arrives (veth, no loss)");
         got += 1;
     }
-    let after = sample_in(&b);
+    let after = sample_in(b);
 
     let (ib, ia) = (iface(&before, "rxb0"), iface(&after, "rxb0"));
     let d = |f: &dyn Fn(&Value) -> &Value| u(f(ia)) - u(f(ib));
@@ -208,9 +149,7 @@ fn report_text_works_in_a_namespace_with_only_loopback() {
     let long: Vec<&str> = text.lines().filter(|l| l.chars().count() > 80).collect();
     assert!(long.is_empty(), "fits 80 columns: {long:#?}");
     // Global sysctls are not visible inside a child namespace: shown as such, never an error.
-    let json = ns.exec_status(&[rxpath_bin(), "report", "--json", "--interval", "0"]);
-    let v: Value = serde_json::from_slice(&json.stdout).unwrap();
-    let v = &v["sample"];
+    let v = sample_in(&ns);
     assert!(
         v["sysctls"]["net.core.netdev_max_backlog"]["unavailable"].is_object(),
         "{}",

@@ -6,6 +6,8 @@
 //! namespaces left by a killed run are swept at the next start.
 #![allow(dead_code)]
 
+pub mod scenes;
+
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::path::Path;
