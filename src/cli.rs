@@ -37,7 +37,7 @@ parts that need root say so.\n\n\
 Exit codes: 0 success (report: nothing to change), 1 report has findings, 2 error (nothing \
 was changed).",
     after_help = "Examples:\n  rxpath report                 the receive path of this host\n  \
-rxpath report --json | jq '.softnet.rows[] | {cpu, dropped}'\n  \
+rxpath report --json | jq '.path.stages[] | {stage, dropped}'\n  \
 rxpath capture /tmp/host1     save this host for later or for someone else\n  \
 rxpath report --root /tmp/host1   the same report, from the capture"
 )]
@@ -48,7 +48,16 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Print the receive path of this host (or of a capture) stage by stage.
+    /// Where packets die on this host's receive path, why, and what to change.
+    #[command(
+        long_about = "Sample the host twice (--interval apart) and print: the drop path — the \
+eight stages in path order with what entered each, what each dropped per second by the kernel's \
+counter names, and its share of all drops; the findings, each with its evidence, the mechanism and \
+the exact change (knob, current → proposed, why, command); per-CPU, per-queue and per-socket \
+tables (with the process owning a socket that drops); then every stage's settings.\n\n\
+With --root DIR (a capture or a copy of /proc and /sys) the report is static: settings and totals \
+since boot.\n\nExit codes: 0 nothing to change, 1 findings, 2 error."
+    )]
     Report(ReportArgs),
     /// Save everything `report` reads to DIR, to replay later with `report --root DIR`.
     #[command(
@@ -65,7 +74,7 @@ pub struct ReportArgs {
     /// Read procfs and sysfs under DIR instead of / (a capture, or any copy of /proc and /sys).
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
-    /// Print the sample as JSON (format: docs/sample-format.md) instead of text.
+    /// Print the report as JSON (docs/report-format.md; its `sample` is docs/sample-format.md).
     #[arg(long)]
     pub json: bool,
     /// Per-CPU rows to show: `all`, or a list such as `0-3,8`. Default: every CPU on hosts with up
