@@ -26,7 +26,7 @@ impl Amount {
         self
     }
 
-    fn add(&mut self, o: Amount) {
+    pub fn add(&mut self, o: Amount) {
         self.count = self.count.saturating_add(o.count);
         self.per_sec = match (self.per_sec, o.per_sec) {
             (Some(a), Some(b)) => Some(a + b),
@@ -36,6 +36,14 @@ impl Amount {
 
     fn of(count: u64, secs: Option<f64>) -> Amount {
         Amount { count, per_sec: secs.map(|s| count as f64 / s) }
+    }
+
+    /// Adds `o` to a sum that starts empty (None: nothing to add up yet).
+    pub fn accumulate(sum: &mut Option<Amount>, o: Amount) {
+        match sum {
+            Some(s) => s.add(o),
+            None => *sum = Some(o),
+        }
     }
 }
 

@@ -135,14 +135,7 @@ impl Report {
 
 fn cpu_sum(rows: &[CpuRate], cpu: u32, secs: Option<f64>, into: &mut Option<Amount>) {
     if let Some(a) = rows.iter().find(|r| r.cpu == cpu).and_then(|r| amount(&r.rate, secs)) {
-        into.get_or_insert_with(Amount::default).count += a.count;
-        let p = into.as_mut().map(|x| &mut x.per_sec);
-        if let Some(p) = p {
-            *p = match (*p, a.per_sec) {
-                (Some(x), Some(y)) => Some(x + y),
-                (x, y) => x.or(y),
-            };
-        }
+        Amount::accumulate(into, a);
     }
 }
 
@@ -256,9 +249,7 @@ fn queue_amounts(
 ) -> (Option<Amount>, Option<Amount>) {
     let add = |acc: &mut Option<Amount>, rate: &Rate| {
         if let Some(a) = amount(rate, secs) {
-            let x = acc.get_or_insert(Amount { count: 0, per_sec: secs.map(|_| 0.0) });
-            x.count = x.count.saturating_add(a.count);
-            x.per_sec = x.per_sec.zip(a.per_sec).map(|(p, q)| p + q);
+            Amount::accumulate(acc, a);
         }
     };
     let (mut packets, mut drops) = (None, None);

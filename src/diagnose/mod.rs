@@ -94,11 +94,7 @@ impl Context<'_> {
     pub fn count(&self, counter: &str) -> Amount {
         let mut a = Amount::default();
         for d in self.path.stages.iter().flat_map(|s| &s.drops).filter(|d| d.counter == counter) {
-            a.count = a.count.saturating_add(d.count);
-            a.per_sec = match (a.per_sec, d.per_sec) {
-                (Some(x), Some(y)) => Some(x + y),
-                (x, y) => x.or(y),
-            };
+            a.add(Amount { count: d.count, per_sec: d.per_sec });
         }
         a
     }
