@@ -19,6 +19,8 @@ mod udp_rcvbuf;
 
 #[cfg(test)]
 pub(crate) mod testing;
+#[cfg(test)]
+mod testing_stack;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -122,6 +124,17 @@ impl Context<'_> {
                 .find_map(|s| s.get(section).and_then(|c| c.get(field)))?,
             None => self.delta.snmp6.value()?.get(name)?,
         };
+        crate::path::amount(rate, secs)
+    }
+
+    /// Packets `iface` received: rtnetlink stats64, else sysfs statistics, else /proc/net/dev.
+    pub fn rx_packets(&self, iface: &str) -> Option<Amount> {
+        let secs = self.delta.interval.value().map(|i| i.secs);
+        let i = self.delta.interfaces.value()?.iter().find(|i| i.name == iface)?;
+        let rate = [&i.stats64, &i.statistics, &i.proc_net_dev]
+            .into_iter()
+            .filter_map(|m| m.value())
+            .find_map(|m| m.get("rx_packets"))?;
         crate::path::amount(rate, secs)
     }
 
