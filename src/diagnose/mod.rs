@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 mod backlog_drops;
 mod ip_errors;
 mod netfilter_drops;
+mod rfs_off;
+mod rps_off;
 mod udp_noports;
 mod udp_rcvbuf;
 
@@ -78,6 +80,8 @@ const RULES: &[Rule] = &[
     backlog_drops::check,
     ip_errors::check,
     netfilter_drops::check,
+    rfs_off::check,
+    rps_off::check,
     udp_noports::check,
     udp_rcvbuf::check,
 ];
