@@ -12,10 +12,16 @@ use crate::sample::Sample;
 use serde::{Deserialize, Serialize};
 
 mod backlog_drops;
+mod conntrack_full;
 mod ip_errors;
 mod netfilter_drops;
+mod packet_taps;
 mod rfs_off;
 mod rps_off;
+mod tcp_backlog;
+mod tcp_listen;
+mod udp_csum;
+mod udp_mem;
 mod udp_noports;
 mod udp_rcvbuf;
 
@@ -78,10 +84,16 @@ type Rule = fn(&Context) -> Vec<Finding>;
 /// Every rule, in path order of the stage it speaks of.
 const RULES: &[Rule] = &[
     backlog_drops::check,
+    conntrack_full::check,
     ip_errors::check,
     netfilter_drops::check,
+    packet_taps::check,
     rfs_off::check,
     rps_off::check,
+    tcp_backlog::check,
+    tcp_listen::check,
+    udp_csum::check,
+    udp_mem::check,
     udp_noports::check,
     udp_rcvbuf::check,
 ];
