@@ -12,13 +12,23 @@ use crate::sample::Sample;
 use serde::{Deserialize, Serialize};
 
 mod backlog_drops;
+mod conntrack_full;
 mod ip_errors;
 mod netfilter_drops;
+mod packet_taps;
+mod rfs_off;
+mod rps_off;
+mod tcp_backlog;
+mod tcp_listen;
+mod udp_csum;
+mod udp_mem;
 mod udp_noports;
 mod udp_rcvbuf;
 
 #[cfg(test)]
 pub(crate) mod testing;
+#[cfg(test)]
+mod testing_stack;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -74,8 +84,16 @@ type Rule = fn(&Context) -> Vec<Finding>;
 /// Every rule, in path order of the stage it speaks of.
 const RULES: &[Rule] = &[
     backlog_drops::check,
+    conntrack_full::check,
     ip_errors::check,
     netfilter_drops::check,
+    packet_taps::check,
+    rfs_off::check,
+    rps_off::check,
+    tcp_backlog::check,
+    tcp_listen::check,
+    udp_csum::check,
+    udp_mem::check,
     udp_noports::check,
     udp_rcvbuf::check,
 ];
@@ -118,6 +136,17 @@ impl Context<'_> {
                 .find_map(|s| s.get(section).and_then(|c| c.get(field)))?,
             None => self.delta.snmp6.value()?.get(name)?,
         };
+        crate::path::amount(rate, secs)
+    }
+
+    /// Packets `iface` received: rtnetlink stats64, else sysfs statistics, else /proc/net/dev.
+    pub fn rx_packets(&self, iface: &str) -> Option<Amount> {
+        let secs = self.delta.interval.value().map(|i| i.secs);
+        let i = self.delta.interfaces.value()?.iter().find(|i| i.name == iface)?;
+        let rate = [&i.stats64, &i.statistics, &i.proc_net_dev]
+            .into_iter()
+            .filter_map(|m| m.value())
+            .find_map(|m| m.get("rx_packets"))?;
         crate::path::amount(rate, secs)
     }
 

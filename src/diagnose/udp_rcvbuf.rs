@@ -3,9 +3,10 @@
 use super::{Context, Evidence, Finding, Remedy, sysctl_remedy};
 use crate::avail::Avail;
 use crate::path::{Amount, StageId};
+use crate::report::SocketRow;
 
 /// The most sockets named in the evidence.
-const SOCKETS_SHOWN: usize = 5;
+pub(super) const SOCKETS_SHOWN: usize = 5;
 /// Largest buffer proposed: beyond this a reader that cannot keep up needs fixing, not memory.
 const MAX_PROPOSED: i64 = 256 << 20;
 
@@ -15,26 +16,7 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
         return vec![];
     }
     let mut evidence = vec![ctx.evidence("Udp.RcvbufErrors + Udp6RcvbufErrors", a)];
-    for s in ctx.sockets.iter().take(SOCKETS_SHOWN) {
-        let rcvbuf = s.rcvbuf.map_or("rcvbuf ?".into(), |b| format!("rcvbuf {b}"));
-        let owner = match &s.owners {
-            Avail::Value(o) if !o.is_empty() => o
-                .iter()
-                .map(|o| format!("pid {} ({})", o.pid, o.comm))
-                .collect::<Vec<_>>()
-                .join(", "),
-            Avail::Value(_) => "owner not found (a process of another user, or gone)".into(),
-            Avail::Unavailable(u) => format!("owner unknown: {}", u.why),
-        };
-        evidence.push(Evidence {
-            what: format!("socket {} (inode {})", s.local, s.inode),
-            value: format!(
-                "drops {}, receive queue {} bytes, {rcvbuf}, {owner}",
-                ctx.amount_text(s.drops),
-                s.rx_queue
-            ),
-        });
-    }
+    evidence.extend(ctx.sockets.iter().take(SOCKETS_SHOWN).map(|s| socket_evidence(ctx, s)));
     let rmem_max = ctx.sysctl("net.core.rmem_max");
     let rmem_default = ctx.sysctl("net.core.rmem_default");
     for (k, v) in [("net.core.rmem_max", rmem_max), ("net.core.rmem_default", rmem_default)] {
@@ -61,6 +43,27 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
             .into(),
         remedies: remedies(ctx, a, rmem_max, rmem_default),
     }]
+}
+
+/// A socket that dropped: its drops, queue, buffer and owners. Also used by udp_mem: a socket
+/// refused for want of global UDP memory counts the datagram in its own drops too.
+pub(super) fn socket_evidence(ctx: &Context, s: &SocketRow) -> Evidence {
+    let rcvbuf = s.rcvbuf.map_or("rcvbuf ?".into(), |b| format!("rcvbuf {b}"));
+    let owner = match &s.owners {
+        Avail::Value(o) if !o.is_empty() => {
+            o.iter().map(|o| format!("pid {} ({})", o.pid, o.comm)).collect::<Vec<_>>().join(", ")
+        }
+        Avail::Value(_) => "owner not found (a process of another user, or gone)".into(),
+        Avail::Unavailable(u) => format!("owner unknown: {}", u.why),
+    };
+    Evidence {
+        what: format!("socket {} (inode {})", s.local, s.inode),
+        value: format!(
+            "drops {}, receive queue {} bytes, {rcvbuf}, {owner}",
+            ctx.amount_text(s.drops),
+            s.rx_queue
+        ),
+    }
 }
 
 /// Enough buffer for 100 ms of the lost datagrams at ~2 KiB of truesize each, at least double,
