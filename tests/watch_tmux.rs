@@ -8,9 +8,10 @@ mod common;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-/// A tmux server of its own (`-L`), killed when the test ends however it ends.
+/// A tmux server of its own, on a socket in a temporary directory: killed, and its socket
+/// removed, when the test ends however it ends.
 struct Tmux {
-    socket: String,
+    dir: tempfile::TempDir,
 }
 
 impl Tmux {
@@ -19,7 +20,7 @@ impl Tmux {
             eprintln!("SKIP watch_tmux {tag}: needs tmux (Debian package tmux); CI installs it");
             return None;
         }
-        let t = Tmux { socket: format!("rxpath-watch-{tag}-{}", std::process::id()) };
+        let t = Tmux { dir: tempfile::tempdir().expect("a temporary directory") };
         // `-f /dev/null` keeps the user's tmux.conf out.
         t.ok(&["-f", "/dev/null", "new-session", "-d", "-s", "w", "-x", "100", "-y", "30"]);
         Some(t)
@@ -27,8 +28,8 @@ impl Tmux {
 
     fn cmd(&self, args: &[&str]) -> Output {
         Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
+            .arg("-S")
+            .arg(self.dir.path().join("socket"))
             .args(args)
             .env("TERM", "xterm-256color")
             .output()
