@@ -9,6 +9,7 @@ use crate::report::Report;
 use crate::root::Root;
 use crate::sample::Sample;
 use crate::source::cpuset;
+use crate::watch;
 use clap::{Args, Parser, Subcommand};
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -35,11 +36,12 @@ It reads /proc and /sys, asks the driver through the SIOCETHTOOL ioctl and the k
 netlink; it never runs ethtool, ip or sysctl. Without root everything readable is shown and the \
 parts that need root say so.\n\n\
 Exit codes: 0 success (report: nothing to change), 1 report has findings, 2 error (nothing \
-was changed).",
+was changed); watch stopped by signal N: 128 + N.",
     after_help = "Examples:\n  rxpath report                 the receive path of this host\n  \
 rxpath report --json | jq '.path.stages[] | {stage, dropped}'\n  \
 rxpath capture /tmp/host1     save this host for later or for someone else\n  \
-rxpath report --root /tmp/host1   the same report, from the capture"
+rxpath report --root /tmp/host1   the same report, from the capture\n  \
+rxpath watch                  a live view, refreshed every second"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -67,6 +69,21 @@ under the same paths (sysfs links included), plus what came from ioctls and netl
 capture appears complete or not at all. Run as root to capture the parts that need it."
     )]
     Capture(CaptureArgs),
+    /// A live view of the receive path, refreshed each interval (q quits, ? shows the keys).
+    #[command(
+        long_about = "A live view of this host's receive path, refreshed each interval: the drop \
+path at the top (entered, dropped and share per stage, with a sparkline of each stage's drops per \
+second), and below it one of four views — per CPU, per receive queue, the UDP sockets that dropped \
+with their owning process, and the current findings with their remedies. The words and numbers are \
+those of `rxpath report`.\n\n\
+Keys: Tab or 1-4 switch the view, s cycles the sort column, f or space freezes the screen (and \
+resumes), ↑/↓ and PgUp/PgDn scroll the findings, ? shows the keys, q, Esc or Ctrl-C quits. On hosts with more CPUs than fit, the CPU view \
+shows a sum per NUMA node, then the busiest CPUs by the sort column.\n\n\
+watch reads the live host only: a capture (--root) is one snapshot with no rates, so read it with \
+`rxpath report --root DIR`. The terminal is restored on quit, on error, on a panic and on \
+SIGTERM, SIGINT or SIGHUP (exit code 128 + the signal's number)."
+    )]
+    Watch(WatchArgs),
 }
 
 #[derive(Args, Debug)]
@@ -95,6 +112,17 @@ pub struct ReportArgs {
     /// one line (newline-delimited JSON), so `--count 100 --interval 0` times the sampling path.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+pub struct WatchArgs {
+    /// Time between refreshes, each showing the rates over the interval before it: `1s`,
+    /// `500ms`, `2` (seconds); at least 100ms.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    pub interval: Duration,
+    /// Not supported: watch needs the live host (a capture has no rates); accepted only to say so.
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub root: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -139,6 +167,7 @@ fn parse_cpus(s: &str) -> Result<CpuSelection, String> {
 pub fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Report(a) => report(a),
+        Command::Watch(a) => watch(a),
         Command::Capture(a) => match capture::capture(&a.dir) {
             Ok(s) => {
                 let n = s.interfaces.value().map_or(0, Vec::len);
@@ -184,6 +213,28 @@ fn report(a: ReportArgs) -> i32 {
             Ok(()) => verdict(&report),
             Err(code) => code,
         }
+    }
+}
+
+fn watch(a: WatchArgs) -> i32 {
+    if let Some(dir) = &a.root {
+        return fail(&format!(
+            "watch reads the live host only, not --root {}: a capture is one snapshot and has no \
+             rates; read it with `rxpath report --root {}`",
+            dir.display(),
+            dir.display()
+        ));
+    }
+    if a.interval < watch::MIN_INTERVAL {
+        return fail(&format!(
+            "--interval {:?} is too short for watch: give at least 100ms",
+            a.interval
+        ));
+    }
+    match watch::run(Root::live(), a.interval) {
+        Ok(watch::Stop::Quit) => exit::OK,
+        Ok(watch::Stop::Signal(sig)) => 128 + sig,
+        Err(e) => fail(&e),
     }
 }
 

@@ -29,6 +29,7 @@ pub mod report;
 pub mod root;
 pub mod sample;
 pub mod source;
+pub mod watch;
 
 pub use avail::{Avail, Unavailable};
 pub use root::Root;

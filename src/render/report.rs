@@ -3,7 +3,7 @@
 
 use super::layout::{Table, count, rule, wrap};
 use super::text::{self, CpuSelection, TextOptions};
-use crate::diagnose::{Finding, Severity, rate};
+use crate::diagnose::{Finding, Remedy, Severity, rate};
 use crate::path::{Amount, Stage};
 use crate::report::{Basis, Report};
 
@@ -33,8 +33,8 @@ pub fn render(r: &Report, opt: &TextOptions) -> String {
     s
 }
 
-/// `1,997/s` for an interval, the count since boot otherwise.
-fn amount(r: &Report, a: Option<Amount>) -> String {
+/// `1997` (per second) for an interval, the count since boot otherwise.
+pub(super) fn amount(r: &Report, a: Option<Amount>) -> String {
     match (r.basis, a) {
         (_, None) => "-".into(),
         (Basis::Interval, Some(Amount { per_sec: Some(p), .. })) => rate(p),
@@ -42,7 +42,7 @@ fn amount(r: &Report, a: Option<Amount>) -> String {
     }
 }
 
-fn share(s: Option<f64>) -> String {
+pub(super) fn share(s: Option<f64>) -> String {
     s.map_or(String::new(), |s| format!("{:.0}%", s * 100.0))
 }
 
@@ -106,25 +106,32 @@ fn findings(r: &Report, out: &mut Vec<String>) {
     }
 }
 
-fn finding(f: &Finding, out: &mut Vec<String>) {
-    let sev = match f.severity {
+pub(super) fn severity(s: Severity) -> &'static str {
+    match s {
         Severity::Critical => "CRITICAL",
         Severity::Warning => "WARNING",
         Severity::Info => "info",
-    };
+    }
+}
+
+/// `knob: current → proposed`, or the knob alone when no value is proposed.
+pub(super) fn change(m: &Remedy) -> String {
+    match (&m.current, &m.proposed) {
+        (Some(c), Some(p)) => format!("{}: {c} → {p}", m.knob),
+        (None, Some(p)) => format!("{}: → {p}", m.knob),
+        _ => m.knob.clone(),
+    }
+}
+
+fn finding(f: &Finding, out: &mut Vec<String>) {
     out.push(String::new());
-    out.extend(wrap(0, &format!("{sev} [{}] {}", f.rule, f.title)));
+    out.extend(wrap(0, &format!("{} [{}] {}", severity(f.severity), f.rule, f.title)));
     for e in &f.evidence {
         out.extend(wrap(2, &format!("· {}: {}", e.what, e.value)));
     }
     out.extend(wrap(2, &f.explanation));
     for m in &f.remedies {
-        let change = match (&m.current, &m.proposed) {
-            (Some(c), Some(p)) => format!("{}: {c} → {p}", m.knob),
-            (None, Some(p)) => format!("{}: → {p}", m.knob),
-            _ => m.knob.clone(),
-        };
-        out.extend(wrap(2, &format!("→ {change} — {}", m.why)));
+        out.extend(wrap(2, &format!("→ {} — {}", change(m), m.why)));
         if let Some(c) = &m.command {
             out.extend(wrap(6, c));
         }
