@@ -14,11 +14,15 @@ use serde::{Deserialize, Serialize};
 mod backlog_drops;
 mod ip_errors;
 mod netfilter_drops;
+mod nic;
+mod ring_overflow;
 mod udp_noports;
 mod udp_rcvbuf;
 
 #[cfg(test)]
 pub(crate) mod testing;
+#[cfg(test)]
+mod testing_nic;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -76,6 +80,7 @@ const RULES: &[Rule] = &[
     backlog_drops::check,
     ip_errors::check,
     netfilter_drops::check,
+    ring_overflow::check,
     udp_noports::check,
     udp_rcvbuf::check,
 ];
