@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 
 mod backlog_drops;
 mod ip_errors;
+mod irq_one_cpu;
+mod irq_remote_numa;
+mod irqbalance_pinned;
 mod netfilter_drops;
 mod nic;
 mod ring_overflow;
@@ -79,6 +82,9 @@ type Rule = fn(&Context) -> Vec<Finding>;
 const RULES: &[Rule] = &[
     backlog_drops::check,
     ip_errors::check,
+    irq_one_cpu::check,
+    irq_remote_numa::check,
+    irqbalance_pinned::check,
     netfilter_drops::check,
     ring_overflow::check,
     udp_noports::check,

@@ -287,3 +287,51 @@ pub fn rss_equal(i: &Interface, used: usize, queues: u32) -> super::Remedy {
         command: Some(format!("ethtool -X {} equal {queues}", i.name)),
     }
 }
+
+/// irqbalance's answer to hand placement: ban the IRQs (it then leaves their affinity alone),
+/// or, when it does not run, let it place them.
+pub fn irqbalance_remedy(ctx: &Context, irqs: &[u32]) -> super::Remedy {
+    let bans: Vec<String> = irqs.iter().map(|n| format!("--banirq={n}")).collect();
+    if irqbalance_running(ctx) {
+        super::Remedy {
+            knob: "irqbalance IRQBALANCE_ARGS".into(),
+            current: Some(
+                ctx.sample
+                    .environment
+                    .irqbalance
+                    .value()
+                    .map_or(String::new(), |b| b.args.join(" ")),
+            ),
+            proposed: Some(bans.join(" ")),
+            why: "irqbalance rewrites the affinity of every IRQ it balances (at start, on a \
+                  rescan, when it rebalances load); banned IRQs it leaves as they are set. It \
+                  reads no variable for banned IRQs: they go on its command line"
+                .into(),
+            command: Some(format!(
+                "add {} to IRQBALANCE_ARGS in /etc/default/irqbalance (Debian) or \
+                 /etc/sysconfig/irqbalance (Red Hat); systemctl restart irqbalance",
+                bans.join(" ")
+            )),
+        }
+    } else {
+        super::Remedy {
+            knob: "irqbalance".into(),
+            current: Some("not running".into()),
+            proposed: Some("running".into()),
+            why: "instead of placing IRQs by hand: irqbalance spreads NIC IRQs one core each, \
+                  within the device's NUMA node, and follows load"
+                .into(),
+            command: Some("systemctl enable --now irqbalance".into()),
+        }
+    }
+}
+
+/// `IRQ 60 (rxtx-0)`: `effective CPU 0 (asked 0-1), fired 5000 (5000/s)`.
+pub fn irq_evidence(ctx: &Context, q: &QueueIrq) -> super::Evidence {
+    let asked = q.irq.smp_affinity_list.value().map_or("?".into(), |c| list(c));
+    let fired = q.fired.map_or("no count".into(), |a| ctx.amount_text(a));
+    super::Evidence {
+        what: q.label(),
+        value: format!("on CPU {} (asked for {asked}), fired {fired}", list(&q.cpus)),
+    }
+}
