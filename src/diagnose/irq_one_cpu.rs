@@ -129,7 +129,11 @@ mod tests {
         assert_eq!(f.title, "all 4 receive-queue IRQs of eth0 land on CPU 0 (12000/s)");
         assert!(f.evidence.iter().any(|e| e.what == "IRQ 61 (rxtx-1)"
             && e.value == "on CPU 0 (asked for 0-1), fired 3000 (3000/s)"));
-        assert!(f.evidence.iter().any(|e| e.what == "cpu0 softirq share" && e.value == "40% of its time"));
+        assert!(
+            f.evidence
+                .iter()
+                .any(|e| e.what == "cpu0 softirq share" && e.value == "40% of its time")
+        );
         let r = &f.remedies[0];
         assert_eq!(
             r.command.as_deref(),

@@ -35,12 +35,8 @@ fn finding(ctx: &Context, i: &Interface) -> Option<Finding> {
     }];
     for q in &remote {
         let mut e = nic::irq_evidence(ctx, q);
-        let on: Vec<String> = q
-            .cpus
-            .iter()
-            .filter_map(|c| nic::node_of(&nodes, *c))
-            .map(|n| n.to_string())
-            .collect();
+        let on: Vec<String> =
+            q.cpus.iter().filter_map(|c| nic::node_of(&nodes, *c)).map(|n| n.to_string()).collect();
         e.value.push_str(&format!(", node {}", on.join(",")));
         evidence.push(e);
     }
@@ -119,10 +115,16 @@ mod tests {
         s.irq_fires(FIRST_IRQ + 1, 1, 5000).irq_fires(FIRST_IRQ, 0, 5000);
         let f = s.finding("irq_remote_numa").expect("fires");
         assert_eq!(f.severity, Severity::Info);
-        assert_eq!(f.title, "1 of eth0's receive-queue IRQs are served off its NUMA node 0 (5000/s)");
+        assert_eq!(
+            f.title,
+            "1 of eth0's receive-queue IRQs are served off its NUMA node 0 (5000/s)"
+        );
         assert!(f.evidence.iter().any(|e| e.what == "IRQ 61 (rxtx-1)"
             && e.value == "on CPU 1 (asked for 0-1), fired 5000 (5000/s), node 1"));
-        assert_eq!(f.remedies[0].command.as_deref(), Some("echo 0 > /proc/irq/61/smp_affinity_list"));
+        assert_eq!(
+            f.remedies[0].command.as_deref(),
+            Some("echo 0 > /proc/irq/61/smp_affinity_list")
+        );
     }
 
     #[test]

@@ -25,9 +25,11 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
         for q in i.irqs.value().into_iter().flatten() {
             if q.queue.as_ref().is_none_or(|r| r.kind == QueueKind::Other)
                 || banned_irqs.contains(&q.irq)
-                || q.actions.value().into_iter().flatten().any(|a| {
-                    banned_mods.iter().any(|m| a.contains(m.as_str()))
-                })
+                || q.actions
+                    .value()
+                    .into_iter()
+                    .flatten()
+                    .any(|a| banned_mods.iter().any(|m| a.contains(m.as_str())))
             {
                 continue;
             }

@@ -12,6 +12,9 @@ use crate::sample::Sample;
 use serde::{Deserialize, Serialize};
 
 mod backlog_drops;
+mod busy_poll;
+mod coalescing;
+mod gro_off;
 mod ip_errors;
 mod irq_one_cpu;
 mod irq_remote_numa;
@@ -19,6 +22,9 @@ mod irqbalance_pinned;
 mod netfilter_drops;
 mod nic;
 mod ring_overflow;
+mod rss_imbalance;
+mod softirq_saturation;
+mod time_squeeze;
 mod udp_noports;
 mod udp_rcvbuf;
 
@@ -81,12 +87,18 @@ type Rule = fn(&Context) -> Vec<Finding>;
 /// Every rule, in path order of the stage it speaks of.
 const RULES: &[Rule] = &[
     backlog_drops::check,
+    busy_poll::check,
+    coalescing::check,
+    gro_off::check,
     ip_errors::check,
     irq_one_cpu::check,
     irq_remote_numa::check,
     irqbalance_pinned::check,
     netfilter_drops::check,
     ring_overflow::check,
+    rss_imbalance::check,
+    softirq_saturation::check,
+    time_squeeze::check,
     udp_noports::check,
     udp_rcvbuf::check,
 ];

@@ -52,7 +52,7 @@ pub fn interfaces<'a>(ctx: &Context<'a>) -> &'a [Interface] {
     ctx.sample.interfaces.value().map_or(&[], Vec::as_slice)
 }
 
-pub fn driver<'a>(i: &'a Interface) -> &'a str {
+pub fn driver(i: &Interface) -> &str {
     i.ethtool.driver.value().map_or("", |d| d.driver.as_str())
 }
 

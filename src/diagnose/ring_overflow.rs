@@ -194,9 +194,16 @@ mod tests {
         s.iface("eth0", "rx_packets", 90_000).iface("eth0", "rx_missed_errors", 1200);
         let f = s.finding("ring_overflow").expect("fires");
         assert_eq!(f.severity, Severity::Critical, "1200/s");
-        assert!(f.title.starts_with("1200 packets dropped in the last 1.0 s by eth0"), "{}", f.title);
-        assert!(f.evidence.iter().any(|e| e.what == "eth0 rx_missed_errors"
-            && e.value == "1200 (1200/s)"));
+        assert!(
+            f.title.starts_with("1200 packets dropped in the last 1.0 s by eth0"),
+            "{}",
+            f.title
+        );
+        assert!(
+            f.evidence
+                .iter()
+                .any(|e| e.what == "eth0 rx_missed_errors" && e.value == "1200 (1200/s)")
+        );
         assert!(f.evidence.iter().any(|e| e.value == "512 of at most 4096 descriptors"));
         let r = &f.remedies[0];
         assert_eq!((r.current.as_deref(), r.proposed.as_deref()), (Some("512"), Some("1024")));

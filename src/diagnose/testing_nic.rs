@@ -197,11 +197,10 @@ impl Scene {
         t.softirq = Some(t.softirq.unwrap_or(0) + softirq);
         t.idle += idle;
         t.user += user;
-        for t in [&mut st.total] {
-            t.softirq = Some(t.softirq.unwrap_or(0) + softirq);
-            t.idle += idle;
-            t.user += user;
-        }
+        let t = &mut st.total;
+        t.softirq = Some(t.softirq.unwrap_or(0) + softirq);
+        t.idle += idle;
+        t.user += user;
         self
     }
 
