@@ -18,6 +18,10 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
     let Some(banned_cpus) = b.banned_cpus.as_ref().filter(|c| !c.is_empty()) else {
         return vec![];
     };
+    // A policy script can ban any IRQ (`ban=true`) in ways its command line does not show.
+    if b.args.iter().any(|a| a.starts_with("--policyscript") || a.starts_with("-l")) {
+        return vec![];
+    }
     let online = nic::online(ctx);
     let (banned_irqs, banned_mods) = bans(&b.args);
     let mut pinned = Vec::new();
@@ -162,6 +166,10 @@ mod tests {
         pinned_to_banned_cpu1(&mut s);
         s.irqbalance(Some(vec![1]), &["--banmod=eth0-TxRx"]);
         assert_eq!(s.finding("irqbalance_pinned"), None, "its handler is banned");
+        let mut s = Scene::quiet();
+        pinned_to_banned_cpu1(&mut s);
+        s.irqbalance(Some(vec![1]), &["--policyscript=/etc/irqbalance.d/ban.sh"]);
+        assert_eq!(s.finding("irqbalance_pinned"), None, "a policy script may ban it");
         let mut s = Scene::quiet();
         pinned_to_banned_cpu1(&mut s);
         s.irqbalance(Some(vec![]), &[]);
