@@ -12,14 +12,25 @@ use crate::sample::Sample;
 use serde::{Deserialize, Serialize};
 
 mod backlog_drops;
+mod busy_poll;
+mod coalescing;
 mod conntrack_full;
+mod gro_off;
 mod ip_errors;
+mod irq_one_cpu;
+mod irq_remote_numa;
+mod irqbalance_pinned;
 mod netfilter_drops;
+mod nic;
 mod packet_taps;
 mod rfs_off;
+mod ring_overflow;
 mod rps_off;
+mod rss_imbalance;
+mod softirq_saturation;
 mod tcp_backlog;
 mod tcp_listen;
+mod time_squeeze;
 mod udp_csum;
 mod udp_mem;
 mod udp_noports;
@@ -27,6 +38,8 @@ mod udp_rcvbuf;
 
 #[cfg(test)]
 pub(crate) mod testing;
+#[cfg(test)]
+mod testing_nic;
 #[cfg(test)]
 mod testing_stack;
 
@@ -84,14 +97,24 @@ type Rule = fn(&Context) -> Vec<Finding>;
 /// Every rule, in path order of the stage it speaks of.
 const RULES: &[Rule] = &[
     backlog_drops::check,
+    busy_poll::check,
+    coalescing::check,
     conntrack_full::check,
+    gro_off::check,
     ip_errors::check,
+    irq_one_cpu::check,
+    irq_remote_numa::check,
+    irqbalance_pinned::check,
     netfilter_drops::check,
     packet_taps::check,
     rfs_off::check,
+    ring_overflow::check,
     rps_off::check,
+    rss_imbalance::check,
+    softirq_saturation::check,
     tcp_backlog::check,
     tcp_listen::check,
+    time_squeeze::check,
     udp_csum::check,
     udp_mem::check,
     udp_noports::check,
