@@ -663,13 +663,14 @@ fn backlog_stage(s: &Sample, out: &mut Vec<String>) {
     if let Some(sn) = s.softnet.value() {
         let sum =
             |f: fn(&crate::source::softnet::SoftnetRow) -> u64| sn.rows.iter().map(f).sum::<u64>();
-        out.push(format!(
-            "all CPUs: dropped {} · flow_limit_count {} · received_rps {} · backlog_len now {}",
-            count(sum(|r| r.dropped as u64)),
-            count(sum(|r| r.flow_limit_count.unwrap_or(0) as u64)),
-            count(sum(|r| r.received_rps.unwrap_or(0) as u64)),
-            count(sum(|r| r.backlog_len.unwrap_or(0) as u64)),
-        ));
+        // Packed: with big sums (1011804, 254M) the four do not fit one 80-column line.
+        let items = [
+            format!("all CPUs: dropped {}", count(sum(|r| r.dropped as u64))),
+            format!("flow_limit_count {}", count(sum(|r| r.flow_limit_count.unwrap_or(0) as u64))),
+            format!("received_rps {}", count(sum(|r| r.received_rps.unwrap_or(0) as u64))),
+            format!("backlog_len now {}", count(sum(|r| r.backlog_len.unwrap_or(0) as u64))),
+        ];
+        out.extend(pack(0, &items, " · "));
     }
     let mut rps = Vec::new();
     if let Some(ifaces) = s.interfaces.value() {
