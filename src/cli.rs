@@ -3,7 +3,7 @@
 use crate::capture;
 use crate::render::text::{self, CpuSelection, TextOptions};
 use crate::root::Root;
-use crate::sample::Sample;
+use crate::sample::{Sample, Sampler};
 use crate::source::cpuset;
 use clap::{Args, Parser, Subcommand};
 use std::io::{self, Write};
@@ -159,7 +159,7 @@ fn report(a: ReportArgs) -> i32 {
         None => Root::live(),
     };
     if root.is_live() {
-        live_reports(&root, &a)
+        live_reports(root, &a)
     } else if a.count.is_some_and(|n| n > 1) {
         fail("--count needs the live host: a --root tree is one snapshot, so it gives one report")
     } else {
@@ -169,11 +169,12 @@ fn report(a: ReportArgs) -> i32 {
 }
 
 /// Samples the live host: a baseline, then one report per interval.
-fn live_reports(root: &Root, a: &ReportArgs) -> i32 {
-    let mut earlier = Sample::take(root);
+fn live_reports(root: Root, a: &ReportArgs) -> i32 {
+    let mut sampler = Sampler::new(root);
+    let mut earlier = sampler.take();
     for _ in 0..a.count.unwrap_or(1) {
         std::thread::sleep(a.interval);
-        let later = Sample::take(root);
+        let later = sampler.take();
         let code = emit(&render(&later, a));
         if code != exit::OK {
             return code;

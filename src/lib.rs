@@ -28,4 +28,4 @@ pub mod source;
 
 pub use avail::{Avail, Unavailable};
 pub use root::Root;
-pub use sample::Sample;
+pub use sample::{Sample, Sampler};
