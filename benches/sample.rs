@@ -6,7 +6,7 @@ mod synth;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use rxpath::delta::Delta;
-use rxpath::{Root, Sample};
+use rxpath::{Root, Sample, Sampler};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -18,8 +18,19 @@ fn sample(c: &mut Criterion) {
     let (r0, r1) = (Root::at(t0.path()), Root::at(t1.path()));
     let mut g = c.benchmark_group("big");
     g.bench_function("Sample::take", |b| b.iter(|| Sample::take(black_box(&r0))));
+    let mut sampler = Sampler::new(Root::at(t0.path()));
+    g.bench_function("Sampler::take", |b| b.iter(|| sampler.take()));
     let (s0, s1) = (Sample::take(&r0), Sample::take(&r1));
     g.bench_function("Delta::between", |b| b.iter(|| Delta::between(black_box(&s0), &s1)));
+    g.finish();
+
+    let small = tempfile::tempdir().expect("a temporary directory");
+    synth::write(small.path(), &synth::Spec::small(), 0).expect("write the small host");
+    let root = Root::at(small.path());
+    let mut g = c.benchmark_group("small");
+    g.bench_function("Sample::take", |b| b.iter(|| Sample::take(black_box(&root))));
+    let mut sampler = Sampler::new(Root::at(small.path()));
+    g.bench_function("Sampler::take", |b| b.iter(|| sampler.take()));
     g.finish();
 }
 

@@ -128,7 +128,12 @@ fn pread_all(file: &fs::File, buf: &mut Vec<u8>) -> io::Result<()> {
 
 /// Text of a kernel file: kernel text is ASCII, but a corrupt dump must not stop a sample.
 fn lossy(b: &[u8]) -> std::borrow::Cow<'_, str> {
-    String::from_utf8_lossy(b)
+    // `from_utf8` validates ASCII several times faster than the lossy decoder walks it, which
+    // counts on an 11 MB /proc/interrupts.
+    match std::str::from_utf8(b) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(b),
+    }
 }
 
 impl Root {
@@ -315,10 +320,7 @@ impl Root {
     /// Reads a whole kernel file as text (lossy: kernel text files are ASCII, but a corrupt dump
     /// must not stop a sample).
     pub fn read(&self, kernel_path: &str) -> io::Result<String> {
-        self.read_bytes(kernel_path).map(|b| match String::from_utf8(b) {
-            Ok(s) => s,
-            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-        })
+        self.read_with(kernel_path, str::to_string)
     }
 
     /// Reads a one-line sysfs or procfs attribute, trimmed.
