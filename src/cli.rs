@@ -7,7 +7,7 @@ use crate::render::{
 };
 use crate::report::Report;
 use crate::root::Root;
-use crate::sample::Sample;
+use crate::sample::{Sample, Sampler};
 use crate::source::cpuset;
 use crate::watch;
 use clap::{Args, Parser, Subcommand};
@@ -204,7 +204,7 @@ fn report(a: ReportArgs) -> i32 {
         None => Root::live(),
     };
     if root.is_live() {
-        live_reports(&root, &a)
+        live_reports(root, &a)
     } else if a.count.is_some_and(|n| n > 1) {
         fail("--count needs the live host: a --root tree is one snapshot, so it gives one report")
     } else {
@@ -239,14 +239,16 @@ fn watch(a: WatchArgs) -> i32 {
 }
 
 /// Samples the live host: a baseline, then one report per interval, each over the interval
-/// before it. The exit code is that of the last report.
-fn live_reports(root: &Root, a: &ReportArgs) -> i32 {
-    let mut earlier = Sample::take(root);
+/// before it. One Sampler keeps the kernel files open across samples. The exit code is that of
+/// the last report.
+fn live_reports(root: Root, a: &ReportArgs) -> i32 {
+    let mut sampler = Sampler::new(root);
+    let mut earlier = sampler.take();
     let mut code = exit::OK;
     for _ in 0..a.count.unwrap_or(1) {
         std::thread::sleep(a.interval);
-        let later = Sample::take(root);
-        let report = Report::over(&earlier, later, Some(root));
+        let later = sampler.take();
+        let report = Report::over(&earlier, later, Some(sampler.root()));
         if let Err(code) = emit(&render(&report, a)) {
             return code;
         }

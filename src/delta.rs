@@ -968,10 +968,11 @@ fn irq_rates(
     l: &interrupts::Interrupts,
     secs: Option<f64>,
 ) -> Vec<IrqRates> {
-    pair_by(&e.rows, &l.rows, |r| r.irq.clone())
+    let cols = CpuColumns::new(&e.cpus, &l.cpus);
+    pair_by(&e.rows, &l.rows, |r: &interrupts::IrqRow| r.irq.clone())
         .into_iter()
         .map(|p| match p {
-            Pair::Both(er, lr) => irq_pair(e, er, l, lr, secs),
+            Pair::Both(er, lr) => irq_pair(&cols, er, l, lr, secs),
             Pair::New(r) => irq_alone(l, r, Presence::New, Rate::New),
             Pair::Gone(r) => irq_alone(e, r, Presence::Gone, Rate::Gone),
         })
@@ -979,7 +980,7 @@ fn irq_rates(
 }
 
 fn irq_pair(
-    e: &interrupts::Interrupts,
+    cols: &CpuColumns,
     er: &interrupts::IrqRow,
     l: &interrupts::Interrupts,
     lr: &interrupts::IrqRow,
@@ -997,9 +998,7 @@ fn irq_pair(
     let per_cpu: Vec<CpuRate> = if recreated {
         per_cpu_alone(&l.cpus, &lr.counts, |v| Rate::Reset { why: reset_why.clone(), at_least: v })
     } else {
-        per_cpu_pair(&e.cpus, &er.counts, &l.cpus, &lr.counts, |a, b| {
-            counter_maybe_u32(a, b, secs, &reset_why)
-        })
+        per_cpu_pair(cols, &er.counts, &lr.counts, |a, b| counter_maybe_u32(a, b, secs, &reset_why))
     };
     let one_value = er.counts.is_empty() && lr.counts.is_empty();
     let total = if recreated {
@@ -1038,34 +1037,54 @@ fn irq_alone(
     }
 }
 
-/// Pairs per-CPU columns by CPU id: the header lists only online CPUs (interrupts) or possible
-/// ones (softirqs), so a column's position means nothing across samples.
+/// How the later sample's per-CPU columns map to the earlier's, by CPU id: the header lists only
+/// online CPUs (interrupts) or possible ones (softirqs), so a column's position means nothing
+/// across samples. Worked out once per file, not per row: /proc/interrupts has thousands of rows of
+/// hundreds of CPUs each.
+struct CpuColumns {
+    /// Each later column's CPU, its column in the earlier sample (None: the CPU is new) and in the
+    /// later one (the first column of that CPU).
+    later: Vec<(u32, Option<usize>, usize)>,
+    /// CPUs of the earlier sample that the later one lacks, in earlier order.
+    gone: Vec<u32>,
+}
+
+impl CpuColumns {
+    fn new(ecpus: &[u32], lcpus: &[u32]) -> CpuColumns {
+        let first = |cpus: &[u32]| {
+            let mut at: HashMap<u32, usize> = HashMap::with_capacity(cpus.len());
+            for (i, &c) in cpus.iter().enumerate() {
+                at.entry(c).or_insert(i);
+            }
+            at
+        };
+        let (e_at, l_at) = (first(ecpus), first(lcpus));
+        CpuColumns {
+            later: lcpus.iter().map(|c| (*c, e_at.get(c).copied(), l_at[c])).collect(),
+            gone: ecpus.iter().filter(|c| !l_at.contains_key(c)).copied().collect(),
+        }
+    }
+}
+
 fn per_cpu_pair(
-    ecpus: &[u32],
+    cols: &CpuColumns,
     ecounts: &[u64],
-    lcpus: &[u32],
     lcounts: &[u64],
     f: impl Fn(u64, u64) -> Rate,
 ) -> Vec<CpuRate> {
-    let col = |cpus: &[u32], counts: &[u64], cpu: u32| -> Option<u64> {
-        counts.get(cpus.iter().position(|&c| c == cpu)?).copied()
-    };
     let cut = || Rate::NotComparable { why: "the row was cut short in a sample".into() };
-    let mut out: Vec<CpuRate> = lcpus
-        .iter()
-        .map(|&cpu| {
-            let rate =
-                match (ecpus.contains(&cpu), col(ecpus, ecounts, cpu), col(lcpus, lcounts, cpu)) {
-                    (false, _, _) => Rate::New,
-                    (true, Some(a), Some(b)) => f(a, b),
-                    _ => cut(),
-                };
-            CpuRate { cpu, rate }
-        })
-        .collect();
-    out.extend(
-        ecpus.iter().filter(|c| !lcpus.contains(c)).map(|&cpu| CpuRate { cpu, rate: Rate::Gone }),
-    );
+    let mut out = Vec::with_capacity(cols.later.len() + cols.gone.len());
+    for &(cpu, e, l) in &cols.later {
+        let rate = match e {
+            None => Rate::New,
+            Some(e) => match (ecounts.get(e), lcounts.get(l)) {
+                (Some(&a), Some(&b)) => f(a, b),
+                _ => cut(),
+            },
+        };
+        out.push(CpuRate { cpu, rate });
+    }
+    out.extend(cols.gone.iter().map(|&cpu| CpuRate { cpu, rate: Rate::Gone }));
     out
 }
 
@@ -1080,14 +1099,15 @@ fn softirq_rates(
     l: &softirqs::Softirqs,
     secs: Option<f64>,
 ) -> Vec<SoftirqRates> {
+    let cols = CpuColumns::new(&e.cpus, &l.cpus);
     let mut out: Vec<SoftirqRates> = l
         .rows
         .iter()
         .map(|(name, lcounts)| {
             let per_cpu = match e.rows.get(name) {
-                Some(ecounts) => per_cpu_pair(&e.cpus, ecounts, &l.cpus, lcounts, |a, b| {
-                    counter_wrapping_u32(a, b, secs)
-                }),
+                Some(ecounts) => {
+                    per_cpu_pair(&cols, ecounts, lcounts, |a, b| counter_wrapping_u32(a, b, secs))
+                }
                 None => per_cpu_alone(&l.cpus, lcounts, |_| Rate::New),
             };
             let total = sum(&per_cpu, secs);

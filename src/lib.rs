@@ -33,4 +33,4 @@ pub mod watch;
 
 pub use avail::{Avail, Unavailable};
 pub use root::Root;
-pub use sample::Sample;
+pub use sample::{Sample, Sampler};

@@ -5,9 +5,10 @@
 //! writes the kernel files "as they were" at the instant of the sample.
 
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -36,12 +37,109 @@ pub struct Root {
     recorder: Option<Mutex<Recording>>,
     /// Set when `base` is a capture: errors and listings replayed from its meta file.
     replay: Option<Recording>,
+    /// Set by `keep_open`: files stay open between samples and are re-read from offset 0.
+    open: Option<Mutex<OpenFiles>>,
+}
+
+/// Kernel files kept open across samples, and one read buffer reused for all of them.
+///
+/// procfs and sysfs files are generated at read time: a read from offset 0 of a file that is already
+/// open gives the current value, as a fresh open would (seq_file restarts at offset 0), for the cost
+/// of one `pread` instead of open + fstat + read + read + close. A file whose object went away (an
+/// interface or IRQ removed) fails the read; it is then closed and opened again by path, so the
+/// answer is always what a fresh open would give.
+struct OpenFiles {
+    files: HashMap<String, OpenFile>,
+    /// Bumped by `close_unused`; a file read since the last bump carries the current value.
+    generation: u64,
+    /// At most this many files are held open (half the descriptor limit when caching started);
+    /// beyond it files are read the one-shot way.
+    limit: usize,
+    buf: Vec<u8>,
+    /// A copy of /proc and /sys is made of regular files, which stay readable after they are
+    /// deleted or replaced: there a kept file is only used while it still has a name.
+    regular_files: bool,
+    /// Symlink targets last read: when `/sys/class/net/eth0` points at another device than
+    /// before (renames), the files kept open under it belong to the old one and are closed.
+    /// With the generation they were last read in, like `OpenFile::used`.
+    links: HashMap<String, (PathBuf, u64)>,
+}
+
+struct OpenFile {
+    file: fs::File,
+    used: u64,
+}
+
+impl OpenFiles {
+    /// Reads `path` into `buf` through the open file for `key`, opening it when needed.
+    fn load(&mut self, key: &str, path: &Path, buf: &mut Vec<u8>) -> io::Result<()> {
+        if let Some(of) = self.files.get_mut(key) {
+            if (!self.regular_files || still_linked(&of.file)) && pread_all(&of.file, buf).is_ok() {
+                of.used = self.generation;
+                return Ok(());
+            }
+            // ENODEV (sysfs object removed), EIO (proc entry removed), ESRCH (process gone), or an
+            // attribute that now refuses reads: whatever a fresh open says is the answer.
+            self.files.remove(key);
+        }
+        let file = fs::File::open(path)?;
+        pread_all(&file, buf)?;
+        if self.files.len() < self.limit {
+            self.files.insert(key.to_string(), OpenFile { file, used: self.generation });
+        }
+        Ok(())
+    }
+}
+
+fn still_linked(file: &fs::File) -> bool {
+    file.metadata().is_ok_and(|m| std::os::unix::fs::MetadataExt::nlink(&m) > 0)
+}
+
+/// Reads a whole file from offset 0 into `buf` (cleared first), growing it as needed.
+fn pread_all(file: &fs::File, buf: &mut Vec<u8>) -> io::Result<()> {
+    buf.clear();
+    loop {
+        if buf.capacity() - buf.len() < 4096 {
+            buf.reserve(buf.capacity().max(8192));
+        }
+        let spare = buf.capacity() - buf.len();
+        let offset =
+            libc::off_t::try_from(buf.len()).map_err(|_| io::Error::other("file too big"))?;
+        // SAFETY: the pointer and length name the vector's spare capacity, which pread only writes
+        // to; the length is then raised by exactly the number of bytes written.
+        let n = unsafe {
+            libc::pread(file.as_raw_fd(), buf.as_mut_ptr().add(buf.len()).cast(), spare, offset)
+        };
+        match n {
+            0 => return Ok(()),
+            n if n > 0 => {
+                // SAFETY: pread wrote n bytes (n <= spare) after the initialised part.
+                unsafe { buf.set_len(buf.len() + n as usize) };
+            }
+            _ => {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+        }
+    }
+}
+
+/// Text of a kernel file: kernel text is ASCII, but a corrupt dump must not stop a sample.
+fn lossy(b: &[u8]) -> std::borrow::Cow<'_, str> {
+    // `from_utf8` validates ASCII several times faster than the lossy decoder walks it, which
+    // counts on an 11 MB /proc/interrupts.
+    match std::str::from_utf8(b) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(b),
+    }
 }
 
 impl Root {
     /// The running host.
     pub fn live() -> Root {
-        Root { base: PathBuf::from("/"), live: true, recorder: None, replay: None }
+        Root { base: PathBuf::from("/"), live: true, recorder: None, replay: None, open: None }
     }
 
     /// A directory holding `proc/` and `sys/` (a capture or a fixture tree). Paths that are not
@@ -50,13 +148,52 @@ impl Root {
         let base = dir.into();
         let live = base == Path::new("/");
         let replay = if live { None } else { load_replay(&base) };
-        Root { base, live, recorder: None, replay }
+        Root { base, live, recorder: None, replay, open: None }
     }
 
     /// The same root, recording every read for a capture.
     pub fn recording(mut self) -> Root {
         self.recorder = Some(Mutex::new(Recording::default()));
         self
+    }
+
+    /// The same root, keeping every file it reads open so the next read of it is one `pread` from
+    /// offset 0 into a reused buffer (see `Sampler`). Files not read during a sample are closed by
+    /// `close_unused`. Open files see the network namespace they were opened in: keep such a root
+    /// on one thread, in one namespace. At most half the descriptor limit (RLIMIT_NOFILE) is used.
+    pub fn keep_open(mut self) -> Root {
+        let limit = nofile_limit().map_or(256, |n| (n / 2).max(16));
+        self.open = Some(Mutex::new(OpenFiles {
+            files: HashMap::new(),
+            generation: 0,
+            limit,
+            buf: Vec::new(),
+            regular_files: !self.live,
+            links: HashMap::new(),
+        }));
+        self
+    }
+
+    /// Closes the files kept open that were not read since the previous call: what a host no
+    /// longer has (a removed interface, an exited process) is not held open forever.
+    pub fn close_unused(&self) {
+        if let Some(m) = &self.open {
+            let mut o = m.lock().unwrap_or_else(|e| e.into_inner());
+            let current = o.generation;
+            o.files.retain(|_, f| f.used == current);
+            o.links.retain(|_, (_, used)| *used == current);
+            o.generation += 1;
+        }
+    }
+
+    /// How many files `keep_open` holds open now.
+    pub fn open_files(&self) -> usize {
+        self.open.as_ref().map_or(0, |m| m.lock().unwrap_or_else(|e| e.into_inner()).files.len())
+    }
+
+    /// True while reads are recorded for a capture.
+    pub fn is_recording(&self) -> bool {
+        self.recorder.is_some()
     }
 
     /// True when this is the running kernel: only then can ioctls and netlink be asked.
@@ -94,19 +231,50 @@ impl Root {
 
     /// Reads a whole kernel file as bytes.
     pub fn read_bytes(&self, kernel_path: &str) -> io::Result<Vec<u8>> {
+        self.read_raw(kernel_path, <[u8]>::to_vec)
+    }
+
+    /// Reads a kernel file and hands its text to `f` without copying it: with `keep_open` the text
+    /// is the reused buffer. The one way parsers get file text (`source::read_parsed`, `read_attr`).
+    pub fn read_with<R>(&self, kernel_path: &str, f: impl FnOnce(&str) -> R) -> io::Result<R> {
+        self.read_raw(kernel_path, |b| f(&lossy(b)))
+    }
+
+    fn read_raw<R>(&self, kernel_path: &str, f: impl FnOnce(&[u8]) -> R) -> io::Result<R> {
         if let Some(e) = self.replayed_error(kernel_path) {
             return Err(e);
         }
-        let r = fs::read(self.path(kernel_path));
-        self.record(|rec| match &r {
+        let Some(m) = &self.open else {
+            let r = fs::read(self.path(kernel_path));
+            self.record_result(kernel_path, r.as_deref());
+            return r.map(|b| f(&b));
+        };
+        let path = self.path(kernel_path);
+        // The buffer is taken out while `f` runs, so `f` may read through this root too.
+        let (r, buf) = {
+            let mut o = m.lock().unwrap_or_else(|e| e.into_inner());
+            let mut buf = std::mem::take(&mut o.buf);
+            (o.load(kernel_path, &path, &mut buf), buf)
+        };
+        self.record_result(kernel_path, r.as_ref().map(|()| buf.as_slice()));
+        let out = r.map(|()| f(&buf));
+        let mut o = m.lock().unwrap_or_else(|e| e.into_inner());
+        // Keep the bigger buffer: the largest file read sets its size once.
+        if buf.capacity() > o.buf.capacity() {
+            o.buf = buf;
+        }
+        out
+    }
+
+    fn record_result(&self, kernel_path: &str, r: Result<&[u8], &io::Error>) {
+        self.record(|rec| match r {
             Ok(b) => {
-                rec.files.insert(kernel_path.to_string(), b.clone());
+                rec.files.insert(kernel_path.to_string(), b.to_vec());
             }
             Err(e) => {
                 rec.errors.insert(kernel_path.to_string(), e.raw_os_error().unwrap_or(libc::EIO));
             }
         });
-        r
     }
 
     /// Reads a file whose full text must not go into a capture (another process's environment,
@@ -120,8 +288,17 @@ impl Root {
         if let Some(e) = self.replayed_error(kernel_path) {
             return Err(e);
         }
-        let text =
-            fs::read(self.path(kernel_path)).map(|b| String::from_utf8_lossy(&b).into_owned());
+        let text = match &self.open {
+            None => fs::read(self.path(kernel_path)).map(|b| lossy(&b).into_owned()),
+            Some(m) => {
+                let mut o = m.lock().unwrap_or_else(|e| e.into_inner());
+                let mut buf = std::mem::take(&mut o.buf);
+                let r = o.load(kernel_path, &self.path(kernel_path), &mut buf);
+                let text = r.map(|()| lossy(&buf).into_owned());
+                o.buf = buf;
+                text
+            }
+        };
         match &text {
             Ok(t) => {
                 if let Some(kept) = keep(t) {
@@ -143,10 +320,7 @@ impl Root {
     /// Reads a whole kernel file as text (lossy: kernel text files are ASCII, but a corrupt dump
     /// must not stop a sample).
     pub fn read(&self, kernel_path: &str) -> io::Result<String> {
-        self.read_bytes(kernel_path).map(|b| match String::from_utf8(b) {
-            Ok(s) => s,
-            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-        })
+        self.read_with(kernel_path, str::to_string)
     }
 
     /// Reads a one-line sysfs or procfs attribute, trimmed.
@@ -187,6 +361,15 @@ impl Root {
             return Err(e);
         }
         let r = fs::read_link(self.path(kernel_path));
+        if let (Some(m), Ok(target)) = (&self.open, &r) {
+            let mut o = m.lock().unwrap_or_else(|e| e.into_inner());
+            if o.links.get(kernel_path).is_some_and(|(t, _)| t != target) {
+                let under = format!("{}/", kernel_path.trim_end_matches('/'));
+                o.files.retain(|k, _| !k.starts_with(&under));
+            }
+            let generation = o.generation;
+            o.links.insert(kernel_path.to_string(), (target.clone(), generation));
+        }
         if let Ok(target) = &r {
             self.record(|rec| {
                 rec.links.insert(kernel_path.to_string(), target.display().to_string());
@@ -223,6 +406,36 @@ impl Root {
         }
         self.path(kernel_path).exists()
     }
+}
+
+/// The soft RLIMIT_NOFILE.
+fn nofile_limit() -> Option<usize> {
+    let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes one rlimit into `r`, which is valid and writable.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) } != 0 {
+        return None;
+    }
+    usize::try_from(r.rlim_cur).ok()
+}
+
+/// Raises the soft descriptor limit towards the hard one (at most `want`), so a root that keeps
+/// files open can hold every file of a big host. Returns the soft limit in force afterwards.
+pub fn raise_nofile_limit(want: u64) -> Option<u64> {
+    let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: as in nofile_limit.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) } != 0 {
+        return None;
+    }
+    let target = want.min(r.rlim_max);
+    if target > r.rlim_cur {
+        let new = libc::rlimit { rlim_cur: target, rlim_max: r.rlim_max };
+        // SAFETY: setrlimit reads one valid rlimit; raising the soft limit up to the hard one
+        // needs no privilege.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &new) } == 0 {
+            return Some(target);
+        }
+    }
+    Some(r.rlim_cur)
 }
 
 fn load_replay(base: &Path) -> Option<Recording> {

@@ -18,6 +18,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Bumped when a key of the JSON format changes meaning or disappears (docs/sample-format.md).
 pub const FORMAT_VERSION: u32 = 1;
 
+/// Why a live sample has no `sysfs.statistics`.
+pub const STATS_FROM_NETLINK: &str = "not read: rtnetlink IFLA_STATS64 (`stats64`) has the same \
+     counters, and more, for every interface in one call";
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Sample {
     pub format: u32,
@@ -96,7 +100,20 @@ impl Sample {
             names
                 .into_iter()
                 .map(|name| {
-                    let sysfs = iface::read(root, &name);
+                    let link =
+                        record.links.value().and_then(|ls| ls.iter().find(|l| l.ifname == name));
+                    // rtnetlink gave every counter of statistics/ for all interfaces in one call;
+                    // a capture still records the files, so its replay reads them like a host.
+                    let sysfs = match link {
+                        Some(_) if root.is_live() && !root.is_recording() => {
+                            let why = Unavailable::new(
+                                format!("{}/{name}/statistics", iface::CLASS_NET),
+                                STATS_FROM_NETLINK,
+                            );
+                            iface::read_but_statistics(root, &name, Some(why))
+                        }
+                        _ => iface::read(root, &name),
+                    };
                     let proc_net_dev = match &proc_dev {
                         Avail::Value(d) => match d.interfaces.iter().find(|r| r.name == name) {
                             Some(r) => Avail::Value(r.counters.clone()),
@@ -160,6 +177,35 @@ impl Sample {
 
     pub fn interface(&self, name: &str) -> Option<&Interface> {
         self.interfaces.value()?.iter().find(|i| i.name == name)
+    }
+}
+
+/// Takes sample after sample of one root, cheaply: kernel files stay open and are re-read from
+/// offset 0 into one reused buffer (`Root::keep_open`), and files a sample no longer reads (a
+/// removed interface, an exited process) are closed after it. `Sample::take` is the one-shot form;
+/// both give the same `Sample`.
+///
+/// Open files belong to the network namespace they were opened in: use a sampler on one thread
+/// that stays in one namespace. On a big host it holds thousands of descriptors, so `new` raises
+/// the soft RLIMIT_NOFILE towards the hard limit.
+pub struct Sampler {
+    root: Root,
+}
+
+impl Sampler {
+    pub fn new(root: Root) -> Sampler {
+        let _ = crate::root::raise_nofile_limit(65_536);
+        Sampler { root: root.keep_open() }
+    }
+
+    pub fn take(&mut self) -> Sample {
+        let s = Sample::take(&self.root);
+        self.root.close_unused();
+        s
+    }
+
+    pub fn root(&self) -> &Root {
+        &self.root
     }
 }
 

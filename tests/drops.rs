@@ -147,7 +147,8 @@ fn iface_stat(s: &Value, name: &str, stat: &str) -> u64 {
         .iter()
         .find(|i| i["name"] == name)
         .unwrap_or_else(|| panic!("{name} not in the sample"));
-    u(&i["sysfs"]["statistics"][stat])
+    // A live sample takes interface counters from rtnetlink stats64, not the sysfs files.
+    u(&i["stats64"][stat])
 }
 
 fn softnet_sum(s: &Value) -> u64 {
@@ -495,7 +496,9 @@ fn bad_ip_headers_are_ip_drops() {
     assert!(!csum.is_empty(), "contract: IpExt.InCsumErrors shown as detail: {}", stage(r, "ip"));
     for d in &csum {
         assert_eq!(d["counted"], false, "contract: InCsumErrors is inside InHdrErrors: {d}");
-        assert!(u(&d["count"]) <= hdr, "contract: InCsumErrors <= InHdrErrors: {d}");
+        // /proc/net/snmp and /proc/net/netstat are read one after the other while frames keep
+        // arriving, so the later file may have counted a few more: bounded, not exact.
+        assert!(u(&d["count"]) <= hdr + each / 4, "contract: InCsumErrors <= InHdrErrors: {d}");
     }
     assert_finding(r, "ip_errors", "ip");
 }

@@ -650,6 +650,7 @@ fn backlog_stage(s: &Sample, out: &mut Vec<String>) {
     if let Some(sn) = s.softnet.value() {
         let sum =
             |f: fn(&crate::source::softnet::SoftnetRow) -> u64| sn.rows.iter().map(f).sum::<u64>();
+        // Packed: with big sums (1011804, 254M) the four do not fit one 80-column line.
         let items = [
             format!("all CPUs: dropped {}", count(sum(|r| r.dropped as u64))),
             format!("flow_limit_count {}", count(sum(|r| r.flow_limit_count.unwrap_or(0) as u64))),

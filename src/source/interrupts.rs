@@ -184,6 +184,49 @@ impl<'a> Cursor<'a> {
 
     /// Consumes the next token if it is a whole unsigned integer.
     fn take_integer(&mut self) -> Option<u64> {
+        // A 512-CPU host prints a million counts per read: scan bytes, and take the general
+        // path only around non-ASCII text (where Unicode whitespace could separate tokens).
+        match self.take_ascii_integer() {
+            Ok(v) => v,
+            Err(NotAscii) => self.take_integer_slow(),
+        }
+    }
+
+    /// `take_integer` for ASCII text; `Err` when a byte that decides the answer is not ASCII.
+    fn take_ascii_integer(&mut self) -> Result<Option<u64>, NotAscii> {
+        let b = self.s.as_bytes();
+        let mut i = self.pos;
+        while let Some(&c) = b.get(i) {
+            if !c.is_ascii() {
+                return Err(NotAscii);
+            }
+            if !is_ascii_space(c) {
+                break;
+            }
+            i += 1;
+        }
+        let start = i;
+        let mut v: u64 = 0;
+        while let Some(&c) = b.get(i).filter(|c| c.is_ascii_digit()) {
+            match v.checked_mul(10).and_then(|v| v.checked_add(u64::from(c - b'0'))) {
+                Some(n) => v = n,
+                // Wider than u64: not a count (as `str::parse` says), and not consumed.
+                None => return Ok(None),
+            }
+            i += 1;
+        }
+        match b.get(i) {
+            _ if i == start => Ok(None),
+            Some(&c) if !c.is_ascii() => Err(NotAscii),
+            Some(&c) if !is_ascii_space(c) => Ok(None),
+            _ => {
+                self.pos = i;
+                Ok(Some(v))
+            }
+        }
+    }
+
+    fn take_integer_slow(&mut self) -> Option<u64> {
         let (start, tok) = self.peek()?;
         if !is_number(tok) {
             return None;
@@ -196,6 +239,14 @@ impl<'a> Cursor<'a> {
     fn rest(&self) -> &'a str {
         self.s.get(self.pos..).unwrap_or("")
     }
+}
+
+struct NotAscii;
+
+/// `char::is_whitespace` for an ASCII byte (which, unlike `u8::is_ascii_whitespace`, includes
+/// the vertical tab).
+fn is_ascii_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
 fn is_number(s: &str) -> bool {
@@ -469,5 +520,41 @@ mod tests {
         let r = row("  CPU0\nNMI: 99999999999999999999999 x\n");
         assert!(r.counts.is_empty());
         assert_eq!(r.text, "99999999999999999999999 x");
+    }
+    /// The byte scanner and the token path agree on every input, ASCII or not.
+    fn both_ways(s: &str) -> (Vec<Option<u64>>, usize, Vec<Option<u64>>, usize) {
+        let (mut fast, mut slow) = (Cursor::new(s), Cursor::new(s));
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for _ in 0..8 {
+            a.push(fast.take_integer());
+            b.push(slow.take_integer_slow());
+        }
+        (a, fast.pos, b, slow.pos)
+    }
+
+    #[test]
+    fn integer_scanner_edges() {
+        for s in [
+            "  12 34x 5",
+            "\u{a0}7 8",
+            "9\u{a0}10",
+            "\x0b11\x0b",
+            "18446744073709551615 18446744073709551616 1",
+            "",
+            "   ",
+            "12ab",
+            "3\u{2003}4",
+        ] {
+            let (a, pa, b, pb) = both_ways(s);
+            assert_eq!((a, pa), (b, pb), "{s:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn integer_scanner_matches_token_path(s in "[ 0-9a\t\u{b}\u{a0}\u{2003}é]{0,40}") {
+            let (a, pa, b, pb) = both_ways(&s);
+            proptest::prop_assert_eq!((a, pa), (b, pb));
+        }
     }
 }

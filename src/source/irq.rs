@@ -136,27 +136,28 @@ fn irq_numbers(root: &Root, dir: &str) -> Result<Vec<u32>, Unavailable> {
 pub fn read_irq(root: &Root, irq: u32) -> NicIrq {
     let sys = format!("/sys/kernel/irq/{irq}");
     let proc = format!("/proc/irq/{irq}");
-    let actions = match root.read(&format!("{sys}/actions")) {
-        Ok(text) => Avail::Value(parse_actions(&text)),
+    let actions = match root.read_with(&format!("{sys}/actions"), parse_actions) {
+        Ok(actions) => Avail::Value(actions),
         Err(e) => Avail::Unavailable(Unavailable::from_io(format!("{sys}/actions"), &e)),
     };
     let text = |p: &str| read_attr(root, p, |t| Ok(t.to_string()));
     let eff_path = format!("{proc}/effective_affinity_list");
-    let effective_affinity_list = match root.read(&eff_path) {
+    let effective_affinity_list = match read_cpu_list(root, &eff_path) {
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) && root.exists(&proc) => Avail::missing(
             &eff_path,
             "not provided by this kernel (needs CONFIG_GENERIC_IRQ_EFFECTIVE_AFF_MASK); \
              smp_affinity_list is only what was requested",
         ),
-        _ => read_cpu_list(root, &eff_path),
+        r => cpu_list_part(&eff_path, r),
     };
+    let smp_path = format!("{proc}/smp_affinity_list");
     NicIrq {
         irq,
         actions,
         chip_name: text(&format!("{sys}/chip_name")),
         hwirq: text(&format!("{sys}/hwirq")),
         type_: text(&format!("{sys}/type")),
-        smp_affinity_list: read_cpu_list(root, &format!("{proc}/smp_affinity_list")),
+        smp_affinity_list: cpu_list_part(&smp_path, read_cpu_list(root, &smp_path)),
         effective_affinity_list,
         node: read_attr(root, &format!("{proc}/node"), crate::source::parse_num::<i32>),
         queue: None,
@@ -164,10 +165,23 @@ pub fn read_irq(root: &Root, irq: u32) -> NicIrq {
 }
 
 /// A CPU list where an empty line is the empty set (an IRQ not yet started has no effective CPU).
-fn read_cpu_list(root: &Root, path: &str) -> Avail<Vec<u32>> {
-    match root.read(path) {
-        Ok(t) if t.trim().is_empty() => Avail::Value(Vec::new()),
-        _ => read_attr(root, path, cpuset::parse_list),
+fn read_cpu_list(
+    root: &Root,
+    path: &str,
+) -> std::io::Result<Result<Vec<u32>, crate::source::ParseError>> {
+    root.read_with(path, |t| {
+        let t = t.trim();
+        if t.is_empty() { Ok(Vec::new()) } else { cpuset::parse_list(t) }
+    })
+}
+
+fn cpu_list_part(
+    path: &str,
+    r: std::io::Result<Result<Vec<u32>, crate::source::ParseError>>,
+) -> Avail<Vec<u32>> {
+    match r {
+        Ok(r) => crate::source::parsed(path, r),
+        Err(e) => Avail::Unavailable(Unavailable::from_io(path, &e)),
     }
 }
 

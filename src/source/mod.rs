@@ -58,8 +58,8 @@ pub fn read_parsed<T>(
     kernel_path: &str,
     parse: impl FnOnce(&str) -> Result<T, ParseError>,
 ) -> Avail<T> {
-    match root.read(kernel_path) {
-        Ok(text) => parsed(kernel_path, parse(&text)),
+    match root.read_with(kernel_path, parse) {
+        Ok(r) => parsed(kernel_path, r),
         Err(e) => Avail::Unavailable(Unavailable::from_io(kernel_path, &e)),
     }
 }
@@ -72,11 +72,30 @@ pub fn read_attr<T>(
     kernel_path: &str,
     parse: impl FnOnce(&str) -> Result<T, ParseError>,
 ) -> Avail<T> {
-    match root.read(kernel_path) {
-        Ok(text) if text.trim().is_empty() => {
-            Avail::missing(kernel_path, "empty: the kernel or driver reported no value")
-        }
-        Ok(text) => parsed(kernel_path, parse(text.trim())),
+    attr_part(kernel_path, read_attr_raw(root, kernel_path, parse))
+}
+
+/// What `read_attr` reads, before it becomes a sample part: callers that explain one errno their
+/// own way (xps_cpus's ENOENT) match on it, then hand the rest to `attr_part`.
+pub fn read_attr_raw<T>(
+    root: &Root,
+    kernel_path: &str,
+    parse: impl FnOnce(&str) -> Result<T, ParseError>,
+) -> std::io::Result<Option<Result<T, ParseError>>> {
+    root.read_with(kernel_path, |text| {
+        let t = text.trim();
+        (!t.is_empty()).then(|| parse(t))
+    })
+}
+
+/// `read_attr`'s answer from `read_attr_raw`'s.
+pub fn attr_part<T>(
+    kernel_path: &str,
+    r: std::io::Result<Option<Result<T, ParseError>>>,
+) -> Avail<T> {
+    match r {
+        Ok(None) => Avail::missing(kernel_path, "empty: the kernel or driver reported no value"),
+        Ok(Some(r)) => parsed(kernel_path, r),
         Err(e) => Avail::Unavailable(Unavailable::from_io(kernel_path, &e)),
     }
 }

@@ -3,7 +3,7 @@
 use super::iface;
 use crate::avail::{Avail, Unavailable};
 use crate::root::Root;
-use crate::source::{cpuset, read_attr};
+use crate::source::{attr_part, cpuset, read_attr, read_attr_raw};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
@@ -111,13 +111,13 @@ fn read_mask(root: &Root, path: &str) -> Avail<Vec<u32>> {
 /// xps_cpus: the kernel answers ENOENT when the device has one TX queue (`!netif_is_multiqueue`);
 /// that is how such devices are, not a fault.
 fn read_xps_cpus(root: &Root, path: &str, single_tx: bool) -> Avail<Vec<u32>> {
-    match root.read(path) {
+    match read_attr_raw(root, path, cpuset::parse_mask) {
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) && single_tx => Avail::missing(
             path,
             "single-queue device: XPS does not apply (the kernel answers ENOENT for xps_cpus \
              when the device has one TX queue)",
         ),
-        _ => read_mask(root, path),
+        r => attr_part(path, r),
     }
 }
 
@@ -125,9 +125,7 @@ fn read_bql(root: &Root, dir: &str) -> Option<IndexMap<String, u64>> {
     let names = root.read_dir(dir).ok()?;
     let mut out = IndexMap::new();
     for n in names {
-        if let Ok(text) = root.read(&format!("{dir}/{n}"))
-            && let Ok(v) = crate::source::parse_num::<u64>(&text)
-        {
+        if let Ok(Ok(v)) = root.read_with(&format!("{dir}/{n}"), crate::source::parse_num::<u64>) {
             out.insert(n, v);
         }
     }

@@ -168,11 +168,11 @@ fn parse_hex(tok: &str) -> Option<u32> {
 
 /// Reads softnet_stat, and the online CPU list only when the rows do not carry their CPU id.
 pub fn read(root: &Root) -> Avail<Softnet> {
-    let text = match root.read(PATH) {
-        Ok(t) => t,
+    let rows = match root.read_with(PATH, parse_rows) {
+        Ok(r) => r,
         Err(e) => return Avail::Unavailable(Unavailable::from_io(PATH, &e)),
     };
-    let (raw, columns) = match parse_rows(&text) {
+    let (raw, columns) = match rows {
         Ok(r) => r,
         Err(e) => {
             return Avail::missing(
@@ -183,7 +183,7 @@ pub fn read(root: &Root) -> Avail<Softnet> {
     };
     let online = if raw.iter().any(|r| r.cpu_column.is_none()) {
         // Without it the ids are a guess, still worth showing; cpu_id_source says so.
-        root.read(ONLINE_PATH).ok().and_then(|t| cpuset::parse_list(&t).ok())
+        root.read_with(ONLINE_PATH, cpuset::parse_list).ok().and_then(Result::ok)
     } else {
         None
     };

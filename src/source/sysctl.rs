@@ -155,8 +155,8 @@ pub fn read(root: &Root) -> Sysctls {
 /// explain absence the same way.
 pub fn read_sysctl(root: &Root, name: &str, kind: Kind, scope: Scope) -> Avail<SysctlValue> {
     let path = sysctl_path(name);
-    match root.read(&path) {
-        Ok(text) => match parse_value(kind, &text) {
+    match root.read_with(&path, |text| parse_value(kind, text)) {
+        Ok(r) => match r {
             Ok(v) => Avail::Value(v),
             Err(e) => Avail::missing(
                 path,

@@ -1,0 +1,45 @@
+//! A full sample of the synthetic 512-CPU host, and the rates between two of its ticks:
+//! `cargo bench --bench sample`.
+
+#[path = "synth/mod.rs"]
+mod synth;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use rxpath::delta::Delta;
+use rxpath::{Root, Sample, Sampler};
+use std::hint::black_box;
+use std::time::Duration;
+
+fn sample(c: &mut Criterion) {
+    let t0 = tempfile::tempdir().expect("a temporary directory");
+    let t1 = tempfile::tempdir().expect("a temporary directory");
+    synth::write(t0.path(), &synth::Spec::big(), 0).expect("write tick 0");
+    synth::write(t1.path(), &synth::Spec::big(), 1).expect("write tick 1");
+    let (r0, r1) = (Root::at(t0.path()), Root::at(t1.path()));
+    let mut g = c.benchmark_group("big");
+    g.bench_function("Sample::take", |b| b.iter(|| Sample::take(black_box(&r0))));
+    let mut sampler = Sampler::new(Root::at(t0.path()));
+    g.bench_function("Sampler::take", |b| b.iter(|| sampler.take()));
+    let (s0, s1) = (Sample::take(&r0), Sample::take(&r1));
+    g.bench_function("Delta::between", |b| b.iter(|| Delta::between(black_box(&s0), &s1)));
+    g.finish();
+
+    let small = tempfile::tempdir().expect("a temporary directory");
+    synth::write(small.path(), &synth::Spec::small(), 0).expect("write the small host");
+    let root = Root::at(small.path());
+    let mut g = c.benchmark_group("small");
+    g.bench_function("Sample::take", |b| b.iter(|| Sample::take(black_box(&root))));
+    let mut sampler = Sampler::new(Root::at(small.path()));
+    g.bench_function("Sampler::take", |b| b.iter(|| sampler.take()));
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
+    targets = sample
+}
+criterion_main!(benches);
