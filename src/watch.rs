@@ -11,7 +11,7 @@
 use crate::render::tui::{self, Action, App};
 use crate::report::Report;
 use crate::root::Root;
-use crate::sample::Sample;
+use crate::sample::Sampler;
 use ratatui::DefaultTerminal;
 use ratatui::crossterm::event::{self, Event};
 use std::io::{self, IsTerminal};
@@ -83,7 +83,7 @@ pub fn run(root: Root, interval: Duration) -> Result<Stop, String> {
     let (tx, rx) = mpsc::sync_channel(1);
     thread::Builder::new()
         .name("rxpath-sampler".into())
-        .spawn(move || sample_loop(&root, interval, &tx))
+        .spawn(move || sample_loop(root, interval, &tx))
         .map_err(|e| format!("cannot start the sampling thread: {e}"))?;
     let mut terminal = ratatui::try_init().map_err(|e| {
         ratatui::restore();
@@ -93,13 +93,15 @@ pub fn run(root: Root, interval: Duration) -> Result<Stop, String> {
     event_loop(&mut terminal, &rx, interval)
 }
 
-/// A baseline sample, then one report per interval over the interval before it.
-fn sample_loop(root: &Root, interval: Duration, tx: &SyncSender<Report>) {
-    let mut earlier = Sample::take(root);
+/// A baseline sample, then one report per interval over the interval before it. The Sampler keeps
+/// the kernel files open on this thread (and in its network namespace) for the whole run.
+fn sample_loop(root: Root, interval: Duration, tx: &SyncSender<Report>) {
+    let mut sampler = Sampler::new(root);
+    let mut earlier = sampler.take();
     loop {
         thread::sleep(interval);
-        let later = Sample::take(root);
-        let report = Report::over(&earlier, later, Some(root));
+        let later = sampler.take();
+        let report = Report::over(&earlier, later, Some(sampler.root()));
         earlier = report.sample.clone();
         if tx.send(report).is_err() {
             return;
