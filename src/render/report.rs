@@ -58,15 +58,13 @@ fn drop_path(r: &Report, out: &mut Vec<String>) {
             amount(r, Some(s.dropped)),
             share(s.share),
         ]);
-        for d in s.drops.iter().filter(|d| d.count > 0) {
-            let name = match &d.where_ {
-                Some(w) => format!("    {} {w}", d.counter),
-                None => format!("    {}", d.counter),
+        for g in drop_groups(s) {
+            let val = if g.counted {
+                amount(r, Some(g.amount))
+            } else {
+                format!("({})", amount(r, Some(g.amount)))
             };
-            let a = Amount { count: d.count, per_sec: d.per_sec };
-            let val =
-                if d.counted { amount(r, Some(a)) } else { format!("({})", amount(r, Some(a))) };
-            t.row(vec![name, String::new(), val, share(d.share)]);
+            t.row(vec![format!("    {}", g.label), String::new(), val, share(g.share)]);
         }
     }
     out.extend(t.render(0));
@@ -91,6 +89,61 @@ fn drop_path(r: &Report, out: &mut Vec<String>) {
             "(In parentheses: inside another counter, or pressure rather than drops; not added.)",
         ));
     }
+}
+
+/// One line of the drop path: a counter at one place, or summed over many places.
+struct DropGroup {
+    label: String,
+    amount: Amount,
+    share: Option<f64>,
+    counted: bool,
+}
+
+/// The moved drops of a stage, one line per counter and place; a counter that moved in more
+/// than `PLACES` places (per CPU on a big host, many interfaces) becomes one summed line naming
+/// how many and the worst, so the path stays a screenful (the JSON keeps every place).
+fn drop_groups(s: &Stage) -> Vec<DropGroup> {
+    const PLACES: usize = 3;
+    let moved: Vec<&crate::path::Drop> = s.drops.iter().filter(|d| d.count > 0).collect();
+    let mut out = Vec::new();
+    let mut seen: Vec<(&str, bool)> = Vec::new();
+    for d in &moved {
+        let key = (d.counter.as_str(), d.counted);
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key);
+        let same: Vec<_> =
+            moved.iter().filter(|x| x.counter == d.counter && x.counted == d.counted).collect();
+        if same.len() <= PLACES {
+            out.extend(same.iter().map(|x| DropGroup {
+                label: match &x.where_ {
+                    Some(w) => format!("{} {w}", x.counter),
+                    None => x.counter.clone(),
+                },
+                amount: Amount { count: x.count, per_sec: x.per_sec },
+                share: x.share,
+                counted: x.counted,
+            }));
+            continue;
+        }
+        let mut amount = Amount::default();
+        let mut share_sum = None::<f64>;
+        for x in &same {
+            amount.add(Amount { count: x.count, per_sec: x.per_sec });
+            if let Some(sh) = x.share {
+                *share_sum.get_or_insert(0.0) += sh;
+            }
+        }
+        let worst = same.iter().max_by_key(|x| x.count).and_then(|x| x.where_.as_deref());
+        out.push(DropGroup {
+            label: format!("{} in {}, top {}", d.counter, same.len(), worst.unwrap_or("?")),
+            amount,
+            share: share_sum,
+            counted: d.counted,
+        });
+    }
+    out
 }
 
 fn findings(r: &Report, out: &mut Vec<String>) {
