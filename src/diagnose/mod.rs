@@ -173,6 +173,22 @@ impl Context<'_> {
         crate::path::amount(rate, secs)
     }
 
+    /// CPUs idle at least `min_share` of the interval (/proc/stat) with their idle share, by CPU id:
+    /// where work could move to.
+    pub fn idle_cpus(&self, min_share: f64) -> Vec<(u32, f64)> {
+        let mut idle: Vec<(u32, f64)> = self
+            .delta
+            .cpu_time
+            .value()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| Some((t.cpu?, t.idle_share?)))
+            .filter(|(_, share)| *share >= min_share)
+            .collect();
+        idle.sort_by_key(|(c, _)| *c);
+        idle
+    }
+
     /// A numeric sysctl as read in the later sample.
     pub fn sysctl(&self, name: &str) -> Option<i64> {
         self.sample.sysctls.int(name)

@@ -158,15 +158,8 @@ fn remedy(t: &Target) -> Remedy {
 
 /// Online CPUs other than `hot` that were mostly idle, most idle first.
 fn idle_cpus(ctx: &Context, hot: u32, online: &[u32]) -> Vec<(u32, f64)> {
-    let mut idle: Vec<(u32, f64)> = ctx
-        .delta
-        .cpu_time
-        .value()
-        .into_iter()
-        .flatten()
-        .filter_map(|t| Some((t.cpu?, t.idle_share?)))
-        .filter(|(c, s)| *c != hot && online.contains(c) && *s >= IDLE)
-        .collect();
+    let mut idle = ctx.idle_cpus(IDLE);
+    idle.retain(|(c, _)| *c != hot && online.contains(c));
     idle.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     idle
 }

@@ -26,16 +26,8 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
         return vec![];
     }
     let busy_ids: Vec<u32> = busy.iter().map(|c| c.cpu).collect();
-    let mut idle: Vec<(u32, f64)> = ctx
-        .delta
-        .cpu_time
-        .value()
-        .into_iter()
-        .flatten()
-        .filter_map(|t| Some((t.cpu?, t.idle_share?)))
-        .filter(|(c, share)| *share >= IDLE && !busy_ids.contains(c))
-        .collect();
-    idle.sort_by_key(|(c, _)| *c);
+    let mut idle = ctx.idle_cpus(IDLE);
+    idle.retain(|(c, _)| !busy_ids.contains(c));
     if idle.is_empty() {
         return vec![];
     }
