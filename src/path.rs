@@ -457,14 +457,7 @@ fn qstat_drops(b: &mut Builder, i: &IfaceRates, missed_moved: bool) {
 // ── IRQ, softirq, backlog ────────────────────────────────────────────────────────────────
 
 fn irq(b: &mut Builder, delta: &Delta, later: &Sample) {
-    let nic_irqs: std::collections::HashSet<String> = later
-        .interfaces
-        .value()
-        .into_iter()
-        .flatten()
-        .flat_map(|i| i.irqs.value().into_iter().flatten())
-        .map(|q| q.irq.to_string())
-        .collect();
+    let nic_irqs = later.nic_irq_labels();
     for r in delta.irqs.value().into_iter().flatten() {
         if nic_irqs.contains(&r.irq)
             && let Some(a) = amount(&r.total, b.secs)

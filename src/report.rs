@@ -10,7 +10,6 @@ use crate::diagnose::{self, Finding};
 use crate::path::{Amount, Path, amount};
 use crate::root::Root;
 use crate::sample::{Interface, Sample};
-use crate::source::irq::QueueKind;
 use crate::source::netlink::QueueType;
 use crate::source::owners::{self, Owner};
 use crate::{counters, source::udp};
@@ -140,7 +139,7 @@ fn cpu_sum(rows: &[CpuRate], cpu: u32, secs: Option<f64>, into: &mut Option<Amou
 }
 
 fn cpu_rows(delta: &Delta, sample: &Sample, secs: Option<f64>) -> Vec<CpuRow> {
-    let nic_irqs = nic_irq_labels(sample);
+    let nic_irqs = sample.nic_irq_labels();
     let irqs: Vec<&[CpuRate]> = delta
         .irqs
         .value()
@@ -187,46 +186,19 @@ fn cpu_rows(delta: &Delta, sample: &Sample, secs: Option<f64>) -> Vec<CpuRow> {
         .collect()
 }
 
-/// /proc/interrupts labels of the IRQs that serve NIC queues.
-pub fn nic_irq_labels(sample: &Sample) -> std::collections::HashSet<String> {
-    sample
-        .interfaces
-        .value()
-        .into_iter()
-        .flatten()
-        .flat_map(|i| i.irqs.value().into_iter().flatten())
-        .map(|q| q.irq.to_string())
-        .collect()
-}
-
 fn queue_rows(delta: &Delta, sample: &Sample, secs: Option<f64>) -> Vec<QueueRow> {
     let mut out = Vec::new();
     for i in sample.interfaces.value().into_iter().flatten() {
         let rates = delta.interfaces.value().and_then(|r| r.iter().find(|r| r.name == i.name));
         let node = i.sysfs.device.as_ref().and_then(|d| d.numa_node.value().copied());
         for index in rx_queue_indexes(i) {
-            let irq = i.irqs.value().and_then(|irqs| {
-                irqs.iter().find(|q| {
-                    q.queue.as_ref().is_some_and(|r| {
-                        r.index == Some(index)
-                            && matches!(r.kind, QueueKind::Rx | QueueKind::Combined)
-                    })
-                })
-            });
+            let irq = i.rx_queue_irq(index);
             let (packets, drops) = rates.map_or((None, None), |r| queue_amounts(r, index, secs));
             out.push(QueueRow {
                 interface: i.name.clone(),
                 queue: index,
                 irq: irq.map(|q| q.irq.to_string()),
-                cpus: irq
-                    .and_then(|q| {
-                        q.effective_affinity_list
-                            .value()
-                            .filter(|c| !c.is_empty())
-                            .or(q.smp_affinity_list.value())
-                    })
-                    .cloned()
-                    .unwrap_or_default(),
+                cpus: irq.map(|q| q.target_cpus().to_vec()).unwrap_or_default(),
                 numa_node: irq.and_then(|q| q.node.value().copied()).or(node),
                 packets,
                 drops,

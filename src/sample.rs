@@ -82,7 +82,25 @@ pub struct Interface {
     pub ethtool: ethtool::EthtoolInfo,
 }
 
+impl Interface {
+    /// The IRQ serving receive queue `index`, when the mapping is known.
+    pub fn rx_queue_irq(&self, index: u32) -> Option<&irq::NicIrq> {
+        self.irqs.value()?.iter().find(|q| q.serves_rx_queue(index))
+    }
+}
+
 impl Sample {
+    /// /proc/interrupts labels of the IRQs that serve NIC queues.
+    pub fn nic_irq_labels(&self) -> std::collections::HashSet<String> {
+        self.interfaces
+            .value()
+            .into_iter()
+            .flatten()
+            .flat_map(|i| i.irqs.value().into_iter().flatten())
+            .map(|q| q.irq.to_string())
+            .collect()
+    }
+
     /// Reads everything through `root`. On a live root the ioctl and netlink parts are asked of the
     /// kernel; on a capture they come from its record; on a plain fixture tree they are Unavailable.
     pub fn take(root: &Root) -> Sample {

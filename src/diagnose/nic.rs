@@ -64,16 +64,6 @@ pub fn irq_fired(ctx: &Context, irq: u32) -> Option<Amount> {
     amount(&r.total, secs)
 }
 
-/// The CPUs an IRQ really targets (KERNEL.md §2.2: report effective, not requested).
-pub fn target_cpus(irq: &NicIrq) -> Vec<u32> {
-    irq.effective_affinity_list
-        .value()
-        .filter(|c| !c.is_empty())
-        .or(irq.smp_affinity_list.value())
-        .cloned()
-        .unwrap_or_default()
-}
-
 /// The IRQs of an interface's receive queues (rx or combined), in queue order.
 pub fn rx_irqs<'a>(ctx: &Context, i: &'a Interface) -> Vec<QueueIrq<'a>> {
     let mut out: Vec<QueueIrq> = i
@@ -87,7 +77,7 @@ pub fn rx_irqs<'a>(ctx: &Context, i: &'a Interface) -> Vec<QueueIrq<'a>> {
         .map(|q| QueueIrq {
             irq: q,
             queue: q.queue.as_ref().and_then(|r| r.index),
-            cpus: target_cpus(q),
+            cpus: q.target_cpus().to_vec(),
             fired: irq_fired(ctx, q.irq),
         })
         .collect();

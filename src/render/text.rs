@@ -269,22 +269,15 @@ fn queue_packets_note(s: &Sample, i: &Interface, index: u32) -> String {
 
 /// The IRQ serving rx queue `index` and the CPU(s) it really targets (effective affinity).
 fn irq_of_queue(i: &Interface, index: u32) -> Option<(u32, String)> {
-    use crate::source::irq::QueueKind;
-    let irqs = i.irqs.value()?;
-    let irq = irqs.iter().find(|q| {
-        q.queue.as_ref().is_some_and(|r| {
-            r.index == Some(index) && matches!(r.kind, QueueKind::Rx | QueueKind::Combined)
-        })
-    })?;
+    let irq = i.rx_queue_irq(index)?;
     Some((irq.irq, irq_cpus(irq)))
 }
 
 fn irq_cpus(irq: &crate::source::irq::NicIrq) -> String {
-    irq.effective_affinity_list
-        .value()
-        .or(irq.smp_affinity_list.value())
-        .map(|c| cpuset::format_list(c))
-        .unwrap_or("?".into())
+    match irq.target_cpus() {
+        [] => "?".into(),
+        c => cpuset::format_list(c),
+    }
 }
 
 /// Per-queue packets and drops: the kernel's netdev qstats first (`rx-packets`, and the drop
@@ -386,10 +379,8 @@ fn irq_stage(s: &Sample, opt: &TextOptions, out: &mut Vec<String>) {
 fn irq_summary(s: &Sample, irqs: &[crate::source::irq::NicIrq]) -> Vec<String> {
     let mut per_cpu: BTreeMap<u32, usize> = BTreeMap::new();
     for q in irqs {
-        if let Some(c) = q.effective_affinity_list.value().or(q.smp_affinity_list.value()) {
-            for cpu in c {
-                *per_cpu.entry(*cpu).or_default() += 1;
-            }
+        for cpu in q.target_cpus() {
+            *per_cpu.entry(*cpu).or_default() += 1;
         }
     }
     let cpus: Vec<u32> = per_cpu.keys().copied().collect();

@@ -35,6 +35,25 @@ pub struct NicIrq {
     pub queue: Option<QueueRef>,
 }
 
+impl NicIrq {
+    /// The CPUs the IRQ really targets (KERNEL.md §2.2): the effective affinity, else — when the
+    /// kernel has none or the IRQ is not started (empty) — the affinity asked for.
+    pub fn target_cpus(&self) -> &[u32] {
+        self.effective_affinity_list
+            .value()
+            .filter(|c| !c.is_empty())
+            .or(self.smp_affinity_list.value())
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether this IRQ serves receive queue `index` (an rx or a combined vector).
+    pub fn serves_rx_queue(&self, index: u32) -> bool {
+        self.queue.as_ref().is_some_and(|r| {
+            r.index == Some(index) && matches!(r.kind, QueueKind::Rx | QueueKind::Combined)
+        })
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum QueueKind {
