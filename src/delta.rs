@@ -163,6 +163,14 @@ pub struct IfaceRates {
     pub qstats_device: Avail<IndexMap<String, Rate>>,
 }
 
+impl IfaceRates {
+    /// The netdev counters: rtnetlink stats64, else sysfs statistics (the same names). A live
+    /// sample reads only stats64; a tree only sysfs.
+    pub fn netdev(&self) -> Option<&IndexMap<String, Rate>> {
+        self.stats64.value().or(self.statistics.value())
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct QueueRates {
     pub queue_type: Option<QueueType>,
@@ -303,6 +311,23 @@ impl Delta {
 }
 
 impl Delta {
+    /// The interval in seconds, when the samples carry a usable clock.
+    pub fn secs(&self) -> Option<f64> {
+        self.interval.value().map(|i| i.secs)
+    }
+
+    /// A MIB counter by the name /proc prints: `Udp.RcvbufErrors` from /proc/net/snmp or
+    /// /proc/net/netstat (`section.field`), `Udp6RcvbufErrors` from /proc/net/snmp6.
+    pub fn mib(&self, name: &str) -> Option<&Rate> {
+        match name.split_once('.') {
+            Some((section, field)) => [&self.snmp, &self.netstat]
+                .into_iter()
+                .filter_map(|p| p.value())
+                .find_map(|s| s.get(section).and_then(|c| c.get(field))),
+            None => self.snmp6.value()?.get(name),
+        }
+    }
+
     /// Totals since boot, as a Delta from an all-zero twin of `sample`: one view for a static
     /// snapshot (a capture, a fixture tree) and for an interval, so the drop path and the rules have
     /// a single code path. `per_sec` is the average since boot when the sample knows its uptime

@@ -8,7 +8,7 @@
 //! received but neither delivered, forwarded nor counted as an IP error (KERNEL.md §5.2, §9).
 
 use crate::counters;
-use crate::delta::{Delta, IfaceRates, Rate, SectionRates};
+use crate::delta::{Delta, IfaceRates, Rate};
 use crate::sample::Sample;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
@@ -176,16 +176,12 @@ impl Path {
     /// Builds the path of `delta`; `later` is the sample the delta ends at (for settings and the
     /// IRQ → queue mapping).
     pub fn build(delta: &Delta, later: &Sample) -> Path {
-        let secs = delta.interval.value().map(|i| i.secs);
+        let secs = delta.secs();
         let mut b = Builder { secs, stages: IndexMap::new() };
         for id in StageId::ALL {
             b.stages.insert(id, (None, Vec::new()));
         }
-        let mib = Mib {
-            snmp: delta.snmp.value(),
-            netstat: delta.netstat.value(),
-            snmp6: delta.snmp6.value(),
-        };
+        let mib = Mib(delta);
         nic(&mut b, delta, later);
         irq(&mut b, delta, later);
         softnet(&mut b, delta);
@@ -280,24 +276,13 @@ impl Builder {
     }
 }
 
-/// The MIB sections of a delta.
-struct Mib<'a> {
-    snmp: Option<&'a SectionRates>,
-    netstat: Option<&'a SectionRates>,
-    snmp6: Option<&'a IndexMap<String, Rate>>,
-}
+/// The MIB counters of a delta, as Amounts.
+struct Mib<'a>(&'a Delta);
 
 impl Mib<'_> {
     /// `Udp.RcvbufErrors` from /proc/net/snmp or /proc/net/netstat; `Udp6RcvbufErrors` from snmp6.
     fn get(&self, name: &str, secs: Option<f64>) -> Option<Amount> {
-        let rate = match name.split_once('.') {
-            Some((section, field)) => [self.snmp, self.netstat]
-                .into_iter()
-                .flatten()
-                .find_map(|s| s.get(section).and_then(|c| c.get(field)))?,
-            None => self.snmp6?.get(name)?,
-        };
-        amount(rate, secs)
+        amount(self.0.mib(name)?, secs)
     }
 
     fn sum(&self, names: &[&str], secs: Option<f64>) -> Amount {
@@ -319,11 +304,6 @@ fn mib_drop(b: &mut Builder, m: &Mib, id: StageId, name: &str, counted: bool) ->
 }
 
 // ── NIC ──────────────────────────────────────────────────────────────────────────────────
-
-/// The netdev counters of an interface: rtnetlink stats64, else sysfs statistics (same names).
-fn netdev_counters(i: &IfaceRates) -> Option<&IndexMap<String, Rate>> {
-    i.stats64.value().or(i.statistics.value())
-}
 
 fn softnet_total(delta: &Delta, secs: Option<f64>) -> Amount {
     let mut a = Amount::of(0, secs);
@@ -348,7 +328,7 @@ fn nic(b: &mut Builder, delta: &Delta, later: &Sample) {
         let name = Some(i.name.as_str());
         let get = |m: &IndexMap<String, Rate>, k: &str| m.get(k).and_then(|r| amount(r, secs));
         let mut missed_moved = false;
-        if let Some(m) = netdev_counters(i) {
+        if let Some(m) = i.netdev() {
             if let Some(p) = get(m, "rx_packets") {
                 b.entered(StageId::Nic, p);
             }

@@ -104,7 +104,7 @@ impl Report {
 
     fn build(basis: Basis, delta: &Delta, sample: Sample, root: Option<&Root>) -> Report {
         let path = Path::build(delta, &sample);
-        let secs = delta.interval.value().map(|i| i.secs);
+        let secs = delta.secs();
         let cpus = cpu_rows(delta, &sample, secs);
         let queues = queue_rows(delta, &sample, secs);
         let mut sockets = socket_rows(delta, secs);

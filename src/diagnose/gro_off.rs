@@ -29,7 +29,7 @@ fn finding(ctx: &Context, i: &Interface) -> Option<Finding> {
     if features.iter().any(|f| f.name == LRO && f.active) {
         return None;
     }
-    let rx = nic::netdev_amount(ctx, &i.name, "rx_packets")?;
+    let rx = ctx.netdev_amount(&i.name, "rx_packets")?;
     if rx.per_sec.unwrap_or(0.0) < MIN_PER_SEC {
         return None;
     }

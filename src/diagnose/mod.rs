@@ -151,26 +151,21 @@ impl Context<'_> {
 
     /// A MIB counter of the delta (`Ip.InReceives`, `Udp6InDatagrams`), on the path or not.
     pub fn delta_mib(&self, name: &str) -> Option<Amount> {
-        let secs = self.delta.interval.value().map(|i| i.secs);
-        let rate = match name.split_once('.') {
-            Some((section, field)) => [&self.delta.snmp, &self.delta.netstat]
-                .into_iter()
-                .filter_map(|p| p.value())
-                .find_map(|s| s.get(section).and_then(|c| c.get(field)))?,
-            None => self.delta.snmp6.value()?.get(name)?,
-        };
-        crate::path::amount(rate, secs)
+        crate::path::amount(self.delta.mib(name)?, self.delta.secs())
     }
 
-    /// Packets `iface` received: rtnetlink stats64, else sysfs statistics, else /proc/net/dev.
-    pub fn rx_packets(&self, iface: &str) -> Option<Amount> {
-        let secs = self.delta.interval.value().map(|i| i.secs);
+    /// A netdev counter of `iface` over the interval (stats64 or sysfs statistics).
+    pub fn netdev_amount(&self, iface: &str, counter: &str) -> Option<Amount> {
         let i = self.delta.interfaces.value()?.iter().find(|i| i.name == iface)?;
-        let rate = [&i.stats64, &i.statistics, &i.proc_net_dev]
-            .into_iter()
-            .filter_map(|m| m.value())
-            .find_map(|m| m.get("rx_packets"))?;
-        crate::path::amount(rate, secs)
+        crate::path::amount(i.netdev()?.get(counter)?, self.delta.secs())
+    }
+
+    /// Packets `iface` received: its netdev counters, else /proc/net/dev (same name there).
+    pub fn rx_packets(&self, iface: &str) -> Option<Amount> {
+        self.netdev_amount(iface, "rx_packets").or_else(|| {
+            let i = self.delta.interfaces.value()?.iter().find(|i| i.name == iface)?;
+            crate::path::amount(i.proc_net_dev.value()?.get("rx_packets")?, self.delta.secs())
+        })
     }
 
     /// CPUs idle at least `min_share` of the interval (/proc/stat) with their idle share, by CPU id:

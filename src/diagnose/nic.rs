@@ -58,7 +58,7 @@ pub fn driver(i: &Interface) -> &str {
 
 /// How often IRQ `irq` fired (all CPUs), from /proc/interrupts.
 pub fn irq_fired(ctx: &Context, irq: u32) -> Option<Amount> {
-    let secs = ctx.delta.interval.value().map(|i| i.secs);
+    let secs = ctx.delta.secs();
     let label = irq.to_string();
     let r = ctx.delta.irqs.value()?.iter().find(|r| r.irq == label)?;
     amount(&r.total, secs)
@@ -211,14 +211,6 @@ pub fn list(cpus: &[u32]) -> String {
 /// Whether irqbalance is running now.
 pub fn irqbalance_running(ctx: &Context) -> bool {
     ctx.sample.environment.irqbalance.value().is_some_and(|b| b.running)
-}
-
-/// A netdev counter of interface `name` over the interval (stats64, else sysfs statistics).
-pub fn netdev_amount(ctx: &Context, name: &str, counter: &str) -> Option<Amount> {
-    let secs = ctx.delta.interval.value().map(|i| i.secs);
-    let r = ctx.delta.interfaces.value()?.iter().find(|r| r.name == name)?;
-    let m = r.stats64.value().or(r.statistics.value())?;
-    amount(m.get(counter)?, secs)
 }
 
 /// How many receive queues the driver runs: its channels, else the queues in sysfs.

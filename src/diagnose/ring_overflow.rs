@@ -156,7 +156,7 @@ fn coalescing(
         return None;
     }
     let queues = irqs.len().max(nic::rx_queue_count(i) as usize).max(1) as f64;
-    let pps = nic::netdev_amount(ctx, &i.name, "rx_packets")?.per_sec? / queues;
+    let pps = ctx.netdev_amount(&i.name, "rx_packets")?.per_sec? / queues;
     if pps <= 0.0 {
         return None;
     }
