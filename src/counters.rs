@@ -43,6 +43,36 @@ pub fn rx_queue_counter(name: &str) -> Option<(u32, &str)> {
     n.parse().ok().map(|n| (n, tail))
 }
 
+/// One rx queue's counters sorted into packets and drops: the kernel's netdev qstats names when
+/// the queue has qstats (`rx-packets`; `rx-hw-drops`, `rx-hw-drop-overruns`, `rx-alloc-fail`, ...),
+/// else the driver's per-queue `ethtool -S` names for queue `index` (see `rx_queue_counter`).
+/// Generic over the value so totals and rates are sorted alike.
+pub fn split_rx_queue<'a, V: 'a>(
+    qstats: Option<impl IntoIterator<Item = (&'a String, V)>>,
+    driver: impl IntoIterator<Item = (&'a String, V)>,
+    index: u32,
+) -> (Vec<V>, Vec<V>) {
+    let (mut packets, mut drops) = (Vec::new(), Vec::new());
+    if let Some(q) = qstats {
+        for (k, v) in q {
+            if k == "rx-packets" {
+                packets.push(v);
+            } else if k.starts_with("rx-") && (k.contains("drop") || k.contains("fail")) {
+                drops.push(v);
+            }
+        }
+        return (packets, drops);
+    }
+    for (k, v) in driver {
+        match rx_queue_counter(k) {
+            Some((n, "packets")) if n == index => packets.push(v),
+            Some((n, rest)) if n == index && is_drop_counter(rest) => drops.push(v),
+            _ => {}
+        }
+    }
+    (packets, drops)
+}
+
 /// What a driver-specific drop counter means, for the drivers KERNEL.md §1.5 documents.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DriverDrop {

@@ -219,35 +219,22 @@ fn queue_amounts(
     index: u32,
     secs: Option<f64>,
 ) -> (Option<Amount>, Option<Amount>) {
-    let add = |acc: &mut Option<Amount>, rate: &Rate| {
-        if let Some(a) = amount(rate, secs) {
-            Amount::accumulate(acc, a);
+    let sum = |rates: Vec<&Rate>| {
+        let mut acc = None;
+        for a in rates.into_iter().filter_map(|r| amount(r, secs)) {
+            Amount::accumulate(&mut acc, a);
         }
+        acc
     };
-    let (mut packets, mut drops) = (None, None);
     let q = r.qstats.value().and_then(|qs| {
         qs.iter().find(|q| q.queue_type == Some(QueueType::Rx) && q.queue_id == Some(index))
     });
-    if let Some(q) = q {
-        for (k, rate) in &q.counters {
-            if k == "rx-packets" {
-                add(&mut packets, rate);
-            } else if k.starts_with("rx-") && (k.contains("drop") || k.contains("fail")) {
-                add(&mut drops, rate);
-            }
-        }
-        return (packets, drops);
-    }
-    for (k, rate) in r.ethtool_stats.value().into_iter().flatten() {
-        match counters::rx_queue_counter(k) {
-            Some((n, "packets")) if n == index => add(&mut packets, rate),
-            Some((n, rest)) if n == index && counters::is_drop_counter(rest) => {
-                add(&mut drops, rate)
-            }
-            _ => {}
-        }
-    }
-    (packets, drops)
+    let (packets, drops) = counters::split_rx_queue(
+        q.map(|q| &q.counters),
+        r.ethtool_stats.value().into_iter().flatten(),
+        index,
+    );
+    (sum(packets), sum(drops))
 }
 
 /// Fills `owners` of the sockets that dropped: one /proc/*/fd scan for all of them, and none when

@@ -293,32 +293,13 @@ fn queue_counters(s: &Sample, i: &Interface, index: u32) -> (Option<u64>, Option
                 && q.queue_id == Some(index)
         })
     });
-    if let Some(q) = qstats {
-        let drops: Vec<u64> = q
-            .counters
-            .iter()
-            .filter(|(k, _)| k.starts_with("rx-") && (k.contains("drop") || k.contains("fail")))
-            .map(|(_, v)| *v)
-            .collect();
-        let drops =
-            (!drops.is_empty()).then(|| drops.iter().fold(0u64, |a, b| a.saturating_add(*b)));
-        return (q.counters.get("rx-packets").copied(), drops);
-    }
-    let Some(st) = i.ethtool.stats.value() else { return (None, None) };
-    let mut packets = None;
-    let mut drops: Option<u64> = None;
-    for (k, v) in st {
-        let Some((q, rest)) = counters::rx_queue_counter(k) else { continue };
-        if q != index {
-            continue;
-        }
-        if rest == "packets" {
-            packets = Some(*v);
-        } else if is_drop_counter(rest) {
-            drops = Some(drops.unwrap_or(0).saturating_add(*v));
-        }
-    }
-    (packets, drops)
+    let sum = |v: Vec<&u64>| v.into_iter().copied().reduce(u64::saturating_add);
+    let (packets, drops) = counters::split_rx_queue(
+        qstats.map(|q| &q.counters),
+        i.ethtool.stats.value().into_iter().flatten(),
+        index,
+    );
+    (sum(packets), sum(drops))
 }
 
 // ── 2. Hard IRQ ──────────────────────────────────────────────────────────────────────────
