@@ -70,15 +70,7 @@ impl Scene {
     /// Spends one second (100 USER_HZ ticks) of `cpu`: `softirq` ticks in softirq, `idle` idle,
     /// the rest in user. Also moves the aggregate `cpu` line.
     pub fn cpu_second(&mut self, cpu: u32, softirq: u64, idle: u64) -> &mut Self {
-        let Avail::Value(st) = &mut self.later.stat else { panic!("no /proc/stat") };
-        let user = 100u64.saturating_sub(softirq + idle);
-        let c = st.cpus.iter_mut().find(|c| c.cpu == Some(cpu)).expect("cpu in the fixture");
-        for t in [c, &mut st.total] {
-            t.user += user;
-            t.idle += idle;
-            t.softirq = Some(t.softirq.unwrap_or(0) + softirq);
-        }
-        self
+        self.cpu_time(cpu, softirq, idle, 100u64.saturating_sub(softirq + idle))
     }
 
     /// Advances the NET_RX softirq count of `cpu` (/proc/softirqs).
