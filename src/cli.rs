@@ -243,7 +243,7 @@ fn watch(a: WatchArgs) -> i32 {
 /// the last report.
 fn live_reports(root: Root, a: &ReportArgs) -> i32 {
     let mut sampler = Sampler::new(root);
-    let mut earlier = sampler.take();
+    let mut earlier = std::sync::Arc::new(sampler.take());
     let mut code = exit::OK;
     for _ in 0..a.count.unwrap_or(1) {
         std::thread::sleep(a.interval);

@@ -15,6 +15,7 @@ use crate::source::owners::{self, Owner};
 use crate::{counters, source::udp};
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// Bumped when a key of the report JSON changes meaning or disappears.
 pub const REPORT_FORMAT: u32 = 1;
@@ -40,8 +41,9 @@ pub struct Report {
     pub queues: Vec<QueueRow>,
     /// UDP sockets that dropped, most drops first.
     pub sockets: Vec<SocketRow>,
-    /// The later sample: every setting and total the report was built from.
-    pub sample: Sample,
+    /// The later sample: every setting and total the report was built from. Shared, so a sampling
+    /// loop keeps it as the next baseline without copying it.
+    pub sample: Arc<Sample>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -127,7 +129,7 @@ impl Report {
             cpus,
             queues,
             sockets,
-            sample,
+            sample: Arc::new(sample),
         }
     }
 }

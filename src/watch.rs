@@ -15,6 +15,7 @@ use crate::sample::Sampler;
 use ratatui::DefaultTerminal;
 use ratatui::crossterm::event::{self, Event};
 use std::io::{self, IsTerminal};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
 use std::thread;
@@ -97,12 +98,12 @@ pub fn run(root: Root, interval: Duration) -> Result<Stop, String> {
 /// the kernel files open on this thread (and in its network namespace) for the whole run.
 fn sample_loop(root: Root, interval: Duration, tx: &SyncSender<Report>) {
     let mut sampler = Sampler::new(root);
-    let mut earlier = sampler.take();
+    let mut earlier = Arc::new(sampler.take());
     loop {
         thread::sleep(interval);
         let later = sampler.take();
         let report = Report::over(&earlier, later, Some(sampler.root()));
-        earlier = report.sample.clone();
+        earlier = Arc::clone(&report.sample);
         if tx.send(report).is_err() {
             return;
         }

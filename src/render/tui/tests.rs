@@ -251,7 +251,7 @@ fn big_host() -> Report {
             softirq_share: Some(0.5),
         })
         .collect();
-    r.sample.cpus.nodes = Avail::Value(vec![
+    std::sync::Arc::make_mut(&mut r.sample).cpus.nodes = Avail::Value(vec![
         NumaNode { node: 0, cpus: (0..256).collect() },
         NumaNode { node: 1, cpus: (256..512).collect() },
     ]);
@@ -283,7 +283,8 @@ fn cpu_lines_give_node_sums_then_the_top_cpus() {
     // Without NUMA nodes, one sum over all CPUs; a pane too small for even the sums shows
     // what fits.
     let mut r = r;
-    r.sample.cpus.nodes = Avail::missing("/sys/devices/system/node", "no NUMA");
+    std::sync::Arc::make_mut(&mut r.sample).cpus.nodes =
+        Avail::missing("/sys/devices/system/node", "no NUMA");
     let l = cpu_lines(&r, "dropped", 3);
     assert_eq!(l.rows[0].0[..5], ["all ×512", "5120", "10240", "512000", "130816"]);
     assert_eq!((l.nodes, l.shown), (1, 2));
