@@ -1,0 +1,82 @@
+//! What one `watch` refresh costs on a synthetic host: `cargo run --release --example tick --
+//! [big|small] [N]` (default big, 30 refreshes).
+//!
+//! The host is written at tick 0, then rewritten in place one tick later before each refresh, so
+//! every counter moves as on a busy host and the sampler re-reads files it keeps open. Each refresh
+//! is what `watch` does every interval: a sample (`Sampler::take`), the report over the interval
+//! (`Report::over`: rates, drop path, findings, tables) and one frame drawn (160×50, ratatui's
+//! test backend). Only those are timed, in this thread's CPU time; writing the tree is not.
+//! Prints the median of each part and the share of one core at a 1 s interval.
+
+#[path = "../benches/synth/mod.rs"]
+mod synth;
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use rxpath::render::tui::{self, App};
+use rxpath::report::Report;
+use rxpath::{Root, Sampler};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+fn timed<T>(spent: &mut Vec<Duration>, f: impl FnOnce() -> T) -> T {
+    let t0 = thread_cpu();
+    let v = f();
+    spent.push(thread_cpu() - t0);
+    v
+}
+
+fn median(v: &mut [Duration]) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let preset = args.first().map_or("big", String::as_str);
+    let Some(spec) = synth::Spec::preset(preset) else {
+        eprintln!("tick: unknown preset {preset:?}: give big or small");
+        return ExitCode::from(2);
+    };
+    let n: u64 = match args.get(1).map(|a| a.parse()) {
+        None => 30,
+        Some(Ok(n)) if n > 0 => n,
+        _ => {
+            eprintln!("tick: N must be a whole number of refreshes, at least 1");
+            return ExitCode::from(2);
+        }
+    };
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    synth::write(dir.path(), &spec, 0).expect("write tick 0");
+    let mut sampler = Sampler::new(Root::at(dir.path()));
+    let mut earlier = Arc::new(sampler.take());
+    let mut app = App::new(Duration::from_secs(1));
+    let mut terminal = Terminal::new(TestBackend::new(160, 50)).expect("a test terminal");
+    let (mut sample, mut report, mut draw) = (Vec::new(), Vec::new(), Vec::new());
+    for tick in 1..=n {
+        synth::write(dir.path(), &spec, tick).expect("rewrite the host");
+        let later = timed(&mut sample, || sampler.take());
+        let r = timed(&mut report, || Report::over(&earlier, later, Some(sampler.root())));
+        earlier = Arc::clone(&r.sample);
+        app.update(r);
+        timed(&mut draw, || terminal.draw(|f| tui::draw(f, &app)).map(|_| ()))
+            .expect("draw a frame");
+    }
+    let (s, r, d) = (median(&mut sample), median(&mut report), median(&mut draw));
+    let total = s + r + d;
+    println!("{preset} host, {n} refreshes, median CPU time per refresh:");
+    println!("  sample (Sampler::take)          {:>9.3} ms", s.as_secs_f64() * 1e3);
+    println!("  report (rates, path, findings)  {:>9.3} ms", r.as_secs_f64() * 1e3);
+    println!("  draw (one 160x50 frame)         {:>9.3} ms", d.as_secs_f64() * 1e3);
+    println!("  total                           {:>9.3} ms", total.as_secs_f64() * 1e3);
+    println!("  at a 1 s interval: {:.2}% of one core", total.as_secs_f64() * 100.0);
+    ExitCode::SUCCESS
+}
