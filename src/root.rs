@@ -73,8 +73,11 @@ struct OpenFile {
 impl OpenFiles {
     /// Reads `path` into `buf` through the open file for `key`, opening it when needed.
     fn load(&mut self, key: &str, path: &Path, buf: &mut Vec<u8>) -> io::Result<()> {
+        let whole = self.regular_files || one_record(key);
         if let Some(of) = self.files.get_mut(key) {
-            if (!self.regular_files || still_linked(&of.file)) && pread_all(&of.file, buf).is_ok() {
+            if (!self.regular_files || still_linked(&of.file))
+                && pread_all(&of.file, buf, whole).is_ok()
+            {
                 of.used = self.generation;
                 return Ok(());
             }
@@ -83,7 +86,7 @@ impl OpenFiles {
             self.files.remove(key);
         }
         let file = fs::File::open(path)?;
-        pread_all(&file, buf)?;
+        pread_all(&file, buf, whole)?;
         if self.files.len() < self.limit {
             self.files.insert(key.to_string(), OpenFile { file, used: self.generation });
         }
@@ -95,8 +98,18 @@ fn still_linked(file: &fs::File) -> bool {
     file.metadata().is_ok_and(|m| std::os::unix::fs::MetadataExt::nlink(&m) > 0)
 }
 
-/// Reads a whole file from offset 0 into `buf` (cleared first), growing it as needed.
-fn pread_all(file: &fs::File, buf: &mut Vec<u8>) -> io::Result<()> {
+/// Kernel files whose first read gives all of them when the buffer is big enough: a sysfs attribute
+/// is one `show()` of at most a page, a sysctl one handler call, /proc/irq/N/ files `single_open`
+/// seq files. Multi-record seq files (/proc/net/udp, /proc/interrupts) fill one seq buffer per read
+/// and stop short of the end, so a short read says nothing there.
+fn one_record(kernel_path: &str) -> bool {
+    ["/sys/", "/proc/sys/", "/proc/irq/"].iter().any(|p| kernel_path.starts_with(p))
+}
+
+/// Reads a whole file from offset 0 into `buf` (cleared first), growing it as needed. With `whole`
+/// a short read is the end (regular files, `one_record` kernel files), which saves the second
+/// `pread` that would only confirm it.
+fn pread_all(file: &fs::File, buf: &mut Vec<u8>, whole: bool) -> io::Result<()> {
     buf.clear();
     loop {
         if buf.capacity() - buf.len() < 4096 {
@@ -115,6 +128,9 @@ fn pread_all(file: &fs::File, buf: &mut Vec<u8>) -> io::Result<()> {
             n if n > 0 => {
                 // SAFETY: pread wrote n bytes (n <= spare) after the initialised part.
                 unsafe { buf.set_len(buf.len() + n as usize) };
+                if whole && (n as usize) < spare {
+                    return Ok(());
+                }
             }
             _ => {
                 let e = io::Error::last_os_error();
