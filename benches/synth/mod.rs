@@ -495,6 +495,14 @@ fn interrupts(t: &Tree, spec: &Spec, tick: u64) -> io::Result<Vec<(u32, u64)>> {
         }
         let _ = writeln!(s, " {chip:>8} {hwirq:>prec$}-edge      {action}");
         totals.push((*irq, v));
+        // The same counts in sysfs, one per possible CPU (`%u` joined by commas).
+        let mut per_cpu = String::with_capacity(spec.cpus as usize * 2 + 12);
+        for c in 0..spec.cpus {
+            let sep = if c == 0 { "" } else { "," };
+            let _ = write!(per_cpu, "{sep}{}", if c == *on { v } else { 0 });
+        }
+        per_cpu.push('\n');
+        t.file(&format!("/sys/kernel/irq/{irq}/per_cpu_count"), &per_cpu)?;
     }
     for (label, text) in ARCH_ROWS {
         let _ = write!(s, "{label:>prec$}:");

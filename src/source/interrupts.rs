@@ -18,9 +18,15 @@ pub const PATH: &str = "/proc/interrupts";
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Interrupts {
-    /// The CPU ids of the header, in order (online CPUs).
+    /// The CPU ids of the header, in order (online CPUs); the possible CPUs when the rows come from
+    /// `per_cpu_count` (see `partial`).
     pub cpus: Vec<u32>,
     pub rows: Vec<IrqRow>,
+    /// Absent for the whole of /proc/interrupts. Set when only some IRQs were read, saying which
+    /// and from where: a `Sampler` reads the NIC IRQs' `/sys/kernel/irq/N/per_cpu_count` (their
+    /// rows then carry counts only), as nothing else of the 11 MB a 512-CPU host prints is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partial: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -76,7 +82,7 @@ pub fn parse(text: &str) -> Result<Interrupts, ParseError> {
     for (i, line) in lines {
         rows.push(parse_row(line, i + 1, ncpus)?);
     }
-    Ok(Interrupts { cpus, rows })
+    Ok(Interrupts { cpus, rows, partial: None })
 }
 
 /// Parses a `CPU0 CPU1 …` header (shared with /proc/softirqs).

@@ -8,7 +8,8 @@
 use super::iface::{self, SysfsIface};
 use crate::avail::{Avail, Unavailable};
 use crate::root::Root;
-use crate::source::{cpuset, read_attr};
+use crate::source::interrupts::{Interrupts, IrqRow};
+use crate::source::{ParseError, cpuset, read_attr};
 use serde::{Deserialize, Serialize};
 
 /// `QueueRef::from` when the queue was read from the IRQ's action name.
@@ -183,6 +184,66 @@ pub fn read_irq(root: &Root, irq: u32) -> NicIrq {
     }
 }
 
+/// What `Interrupts::partial` says of rows read by `read_counts`.
+pub const PER_CPU_COUNT: &str = "the NIC IRQs only, from /sys/kernel/irq/N/per_cpu_count";
+
+/// The per-CPU counts of `irqs` as /proc/interrupts rows (counts only: no chip text or actions),
+/// columns by `possible` CPU id. `None` when any of them cannot be read whole: the caller then
+/// reads /proc/interrupts, which always can.
+pub fn read_counts(root: &Root, irqs: &[u32], possible: &[u32]) -> Option<Interrupts> {
+    let mut rows = Vec::with_capacity(irqs.len());
+    for &irq in irqs {
+        let path = format!("/sys/kernel/irq/{irq}/per_cpu_count");
+        let counts = root.read_with(&path, parse_per_cpu_count).ok()?.ok()?;
+        if counts.len() != possible.len() {
+            return None;
+        }
+        let total = counts.iter().fold(0u64, |t, c| t.saturating_add(*c));
+        rows.push(IrqRow {
+            irq: irq.to_string(),
+            counts,
+            total,
+            extra_counts: Vec::new(),
+            text: String::new(),
+            chip: None,
+            hwirq: None,
+            trigger: None,
+            actions: Vec::new(),
+        });
+    }
+    Some(Interrupts { cpus: possible.to_vec(), rows, partial: Some(PER_CPU_COUNT.into()) })
+}
+
+/// `/sys/kernel/irq/N/per_cpu_count`: one `%u` per possible CPU, in CPU id order, joined by `,`,
+/// then a newline. The kernel prints into one page and stops where it is full, so on a host with
+/// many CPUs and large counts the line is cut short: a line without its newline is refused.
+pub fn parse_per_cpu_count(text: &str) -> Result<Vec<u64>, ParseError> {
+    let Some(body) = text.strip_suffix('\n') else {
+        return Err(ParseError::new(1, "cut short (no newline): the page was full"));
+    };
+    let mut out = Vec::with_capacity(body.len() / 2 + 1);
+    let mut v: u64 = 0;
+    let mut digits = 0usize;
+    for b in body.bytes() {
+        match b {
+            b'0'..=b'9' if digits < 20 => {
+                v = v.saturating_mul(10).saturating_add(u64::from(b - b'0'));
+                digits += 1;
+            }
+            b',' if digits > 0 => {
+                out.push(v);
+                (v, digits) = (0, 0);
+            }
+            _ => return Err(ParseError::new(1, format!("unexpected byte {:?}", b as char))),
+        }
+    }
+    if digits == 0 {
+        return Err(ParseError::new(1, "empty or ends with a comma"));
+    }
+    out.push(v);
+    Ok(out)
+}
+
 /// A CPU list where an empty line is the empty set (an IRQ not yet started has no effective CPU).
 fn read_cpu_list(
     root: &Root,
@@ -311,6 +372,45 @@ fn is_token(s: &str) -> bool {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn per_cpu_count_is_one_count_per_possible_cpu() {
+        assert_eq!(parse_per_cpu_count("0,4932,0,17\n").unwrap(), vec![0, 4932, 0, 17]);
+        assert_eq!(parse_per_cpu_count("4294967295\n").unwrap(), vec![4_294_967_295]);
+        // A full page ends without the newline: cut short, not a row of fewer CPUs.
+        assert!(parse_per_cpu_count("0,1,2").is_err());
+        for bad in ["\n", "0,,1\n", "0,1,\n", "0, 1\n", "-1\n"] {
+            assert!(parse_per_cpu_count(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn counts_are_read_per_irq_or_not_at_all() {
+        let d = tempfile::tempdir().unwrap();
+        let put = |irq: u32, text: &str| {
+            let dir = d.path().join(format!("sys/kernel/irq/{irq}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("per_cpu_count"), text).unwrap();
+        };
+        put(40, "0,7,0\n");
+        put(41, "5,0,1\n");
+        put(42, "5,0\n");
+        let root = Root::at(d.path());
+        let i = read_counts(&root, &[40, 41], &[0, 1, 3]).unwrap();
+        assert_eq!(i.cpus, vec![0, 1, 3]);
+        assert_eq!(i.partial.as_deref(), Some(PER_CPU_COUNT));
+        assert_eq!((i.rows[0].irq.as_str(), i.rows[0].total), ("40", 7));
+        assert_eq!((i.rows[1].counts.as_slice(), i.rows[1].total), (&[5, 0, 1][..], 6));
+        assert!(read_counts(&root, &[40, 42], &[0, 1, 3]).is_none(), "42 lacks a CPU");
+        assert!(read_counts(&root, &[40, 43], &[0, 1, 3]).is_none(), "43 has no file");
+    }
+
+    proptest! {
+        #[test]
+        fn per_cpu_count_never_panics(s in "[0-9,\\n]{0,40}") {
+            let _ = parse_per_cpu_count(&s);
+        }
+    }
 
     fn q(a: &str, ifname: &str) -> Option<(QueueKind, Option<u32>)> {
         queue_from_action(a, ifname).map(|r| {
