@@ -168,7 +168,7 @@ pub fn parse_with_endianness(
         // The fields through `drops` in a fixed array: no allocation per row (10,000-socket hosts).
         let mut fields = [""; 13];
         let mut n = 0;
-        for (slot, tok) in fields.iter_mut().zip(line.split_whitespace()) {
+        for (slot, tok) in fields.iter_mut().zip(line.split_ascii_whitespace()) {
             *slot = tok;
             n += 1;
         }
@@ -191,14 +191,14 @@ fn parse_row(f: &[&str], family: Family, endian: Endian) -> Result<UdpSocket, St
         return Err(format!("{} fields, at least {REQUIRED} needed (through inode)", f.len()));
     }
     let get = |i: usize| f.get(i).copied().unwrap_or("");
-    let sl = get(0)
-        .strip_suffix(':')
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("bad sl {:?}", get(0)))?;
+    let sl =
+        get(0).strip_suffix(':').and_then(dec).ok_or_else(|| format!("bad sl {:?}", get(0)))?;
     let sl = Some(sl);
     let (local_address, local_port) = parse_endpoint(get(1), family, endian)?;
     let (rem_address, rem_port) = parse_endpoint(get(2), family, endian)?;
-    let st = u8::from_str_radix(get(3), 16).map_err(|_| format!("bad st {:?}", get(3)))?;
+    let st = hex_u64(get(3))
+        .and_then(|v| u8::try_from(v).ok())
+        .ok_or_else(|| format!("bad st {:?}", get(3)))?;
     let (tx, rx) =
         get(4).split_once(':').ok_or_else(|| format!("bad tx_queue:rx_queue {:?}", get(4)))?;
     let tx_queue = hex_u64(tx).ok_or_else(|| format!("bad tx_queue {tx:?}"))?;
@@ -207,15 +207,15 @@ fn parse_row(f: &[&str], family: Family, endian: Endian) -> Result<UdpSocket, St
     if get(5).split_once(':').is_none() {
         return Err(format!("bad tr:tm->when {:?}", get(5)));
     }
-    let uid = get(7).parse().map_err(|_| format!("bad uid {:?}", get(7)))?;
-    let inode = get(9).parse().map_err(|_| format!("bad inode {:?}", get(9)))?;
+    let uid = dec(get(7)).ok_or_else(|| format!("bad uid {:?}", get(7)))?;
+    let inode = dec(get(9)).ok_or_else(|| format!("bad inode {:?}", get(9)))?;
     let ref_count = match f.get(10) {
-        Some(r) => Some(r.parse().map_err(|_| format!("bad ref {r:?}"))?),
+        Some(r) => Some(dec(r).ok_or_else(|| format!("bad ref {r:?}"))?),
         None => None,
     };
     let pointer = f.get(11).map(|p| p.to_string());
     let drops = match f.get(12) {
-        Some(d) => Some(d.parse().map_err(|_| format!("bad drops {d:?}"))?),
+        Some(d) => Some(dec(d).ok_or_else(|| format!("bad drops {d:?}"))?),
         None => None,
     };
     Ok(UdpSocket {
@@ -237,16 +237,49 @@ fn parse_row(f: &[&str], family: Family, endian: Endian) -> Result<UdpSocket, St
     })
 }
 
+/// Hex digits (either case) to a number; `None` for anything else or more than fits. Hand-rolled
+/// with `dec` because `from_str_radix` and `str::parse` were most of the cost of a 10,000-row
+/// table.
 fn hex_u64(s: &str) -> Option<u64> {
-    u64::from_str_radix(s, 16).ok()
+    if s.is_empty() || s.len() > 16 {
+        return None;
+    }
+    s.bytes().try_fold(0u64, |v, b| {
+        let d = match b {
+            b'0'..=b'9' => b - b'0',
+            b'A'..=b'F' => b - b'A' + 10,
+            b'a'..=b'f' => b - b'a' + 10,
+            _ => return None,
+        };
+        Some(v << 4 | u64::from(d))
+    })
+}
+
+/// Decimal digits to a number; `None` for anything else or more than fits.
+fn dec<T: TryFrom<u64>>(s: &str) -> Option<T> {
+    if s.is_empty() || s.len() > 20 {
+        return None;
+    }
+    let v = s.bytes().try_fold(0u64, |v, b| {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v.checked_mul(10)?.checked_add(u64::from(d))
+    })?;
+    T::try_from(v).ok()
 }
 
 /// `ADDR:PORT`, both hex; the port is printed in host order (after `ntohs`).
 fn parse_endpoint(s: &str, family: Family, endian: Endian) -> Result<(IpAddr, u16), String> {
     let (addr, port) = s.split_once(':').ok_or_else(|| format!("bad address {s:?}"))?;
-    let port = u16::from_str_radix(port, 16).map_err(|_| format!("bad port in {s:?}"))?;
+    let port = hex_u64(port)
+        .and_then(|p| u16::try_from(p).ok())
+        .ok_or_else(|| format!("bad port in {s:?}"))?;
     let word = |chunk: &str| -> Result<[u8; 4], String> {
-        let w = u32::from_str_radix(chunk, 16).map_err(|_| format!("bad address {s:?}"))?;
+        let w = hex_u64(chunk)
+            .and_then(|w| u32::try_from(w).ok())
+            .ok_or_else(|| format!("bad address {s:?}"))?;
         Ok(match endian {
             Endian::Little => w.to_le_bytes(),
             Endian::Big => w.to_be_bytes(),
