@@ -51,13 +51,9 @@ impl KernelRecord {
     pub fn obtain(root: &Root, interfaces: &[String]) -> KernelRecord {
         if root.is_live() {
             return KernelRecord {
-                taken_at_ms: Some(sample::now_ms()),
-                boottime_ns: sample::boottime_ns(),
-                privileged: sample::is_root(),
-                links: netlink::rtnl::read_links(),
-                netdev_genl: netlink::netdev::read(),
                 ethtool: interfaces.iter().map(|n| (n.clone(), ethtool::read(n))).collect(),
                 udp_sock_diag: Some(netlink::sockdiag::read_udp()),
+                ..KernelRecord::live_counters()
             };
         }
         KernelRecord::load(root.base()).unwrap_or_else(|| KernelRecord {
@@ -69,6 +65,21 @@ impl KernelRecord {
             ethtool: BTreeMap::new(),
             udp_sock_diag: None,
         })
+    }
+
+    /// The moment, the privileges and the netlink parts that count (link stats64, netdev genl
+    /// with its qstats), asked of the live kernel; no ethtool and no sock_diag, which the caller
+    /// adds as it needs them (a `Sampler` asks those less often).
+    pub fn live_counters() -> KernelRecord {
+        KernelRecord {
+            taken_at_ms: Some(sample::now_ms()),
+            boottime_ns: sample::boottime_ns(),
+            privileged: sample::is_root(),
+            links: netlink::rtnl::read_links(),
+            netdev_genl: netlink::netdev::read(),
+            ethtool: BTreeMap::new(),
+            udp_sock_diag: None,
+        }
     }
 
     pub fn load(base: &Path) -> Option<KernelRecord> {

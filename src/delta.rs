@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// Above this a rate is not a measurement but a corrupt read or a sentinel (10^13/s is beyond the
 /// byte rate of any link that exists).
@@ -111,9 +112,10 @@ pub struct Delta {
     pub netstat: Avail<SectionRates>,
     /// /proc/net/snmp6.
     pub snmp6: Avail<IndexMap<String, Rate>>,
-    /// /proc/net/udp sockets by inode.
+    /// /proc/net/udp sockets, matched by inode, that dropped in the interval (or whose count
+    /// cannot be compared): a socket that kept its count is left out, as most of 10,000 do.
     pub udp: Avail<Vec<SocketRates>>,
-    /// /proc/net/udp6 sockets by inode.
+    /// /proc/net/udp6 sockets, likewise.
     pub udp6: Avail<Vec<SocketRates>>,
     /// /proc/interrupts rows by label, columns by CPU id.
     pub irqs: Avail<Vec<IrqRates>>,
@@ -215,7 +217,10 @@ pub struct IrqRates {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub actions: Vec<String>,
     pub presence: Presence,
-    /// Empty for the one-value rows (`ERR`, `MIS`, `Err`).
+    /// The CPUs the IRQ fired on in the interval, and any it cannot be told for; a CPU where it
+    /// counted 0 is left out (a NIC IRQ lands on one CPU, and 511 zeros a row, for 260 rows a
+    /// second, is most of what a 512-CPU host would cost). Empty for the one-value rows (`ERR`,
+    /// `MIS`, `Err`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub per_cpu: Vec<CpuRate>,
     /// Sum over the CPUs present in both samples (a CPU that went offline keeps its count hidden,
@@ -378,7 +383,8 @@ fn zeroed(sample: &Sample) -> Sample {
         }
     }
     zero_map(&mut z.snmp6);
-    for socks in [&mut z.udp.udp, &mut z.udp.udp6] {
+    let udp = Arc::make_mut(&mut z.udp);
+    for socks in [&mut udp.udp, &mut udp.udp6] {
         if let Avail::Value(socks) = socks {
             socks.iter_mut().for_each(|s| s.drops = s.drops.map(|_| 0));
         }
@@ -945,30 +951,57 @@ fn snmp_counter(e: i64, l: i64, secs: Option<f64>) -> Rate {
 fn socket_rates(e: &[udp::UdpSocket], l: &[udp::UdpSocket], secs: Option<f64>) -> Vec<SocketRates> {
     // The inode names a socket for its whole life. Kernel sockets (a tunnel's encapsulation socket)
     // have none, so those fall back to their addresses.
-    let key = |s: &udp::UdpSocket| {
+    type Key = (u64, Option<(IpAddr, u16, IpAddr, u16)>);
+    let key = |s: &udp::UdpSocket| -> Key {
         if s.inode != 0 {
             (s.inode, None)
         } else {
             (0, Some((s.local_address, s.local_port, s.rem_address, s.rem_port)))
         }
     };
-    pair_by(e, l, key)
-        .into_iter()
-        .map(|p| match p {
-            Pair::Both(e, l) => {
-                let drops = match (e.drops, l.drops) {
-                    // sk_drops: an atomic_t printed with %u, never cleared while the socket lives.
-                    (Some(ed), Some(ld)) => counter_wrapping_u32(ed, ld, secs),
-                    _ => Rate::NotComparable {
-                        why: "this kernel does not print per-socket drops".into(),
-                    },
-                };
-                socket(l, Presence::Both, drops)
-            }
-            Pair::New(l) => socket(l, Presence::New, Rate::New),
-            Pair::Gone(e) => socket(e, Presence::Gone, Rate::Gone),
-        })
-        .collect()
+    // The kernel lists sockets in its hash order, which holds from one read to the next, so most
+    // pair by position; a map of the earlier table is built only when the order breaks.
+    let mut by_key: Option<HashMap<Key, usize>> = None;
+    let mut next = 0;
+    let mut out = Vec::new();
+    for ls in l {
+        let k = key(ls);
+        let earlier = if e.get(next).is_some_and(|es| key(es) == k) {
+            next += 1;
+            Some(&e[next - 1])
+        } else {
+            let map = by_key.get_or_insert_with(|| {
+                let mut m = HashMap::with_capacity(e.len());
+                for (i, es) in e.iter().enumerate() {
+                    m.entry(key(es)).or_insert(i);
+                }
+                m
+            });
+            map.get(&k).map(|&i| {
+                next = i + 1;
+                &e[i]
+            })
+        };
+        // Kernels before 2.6.34 print no per-socket drops: nothing to tell per socket.
+        let Some(ld) = ls.drops else { continue };
+        let (presence, drops) = match earlier.map(|es| es.drops) {
+            // sk_drops: an atomic_t printed with %u, never cleared while the socket lives.
+            Some(Some(ed)) => (Presence::Both, counter_wrapping_u32(ed, ld, secs)),
+            Some(None) => (Presence::Both, not_printed()),
+            // sk_drops starts at 0 with the socket, so what a socket that appeared has dropped,
+            // it dropped in the interval (a short-lived client socket that overflowed counts).
+            None => (Presence::New, value(ld, secs)),
+        };
+        if drops.delta() == Some(0) {
+            continue;
+        }
+        out.push(socket(ls, presence, drops));
+    }
+    out
+}
+
+fn not_printed() -> Rate {
+    Rate::NotComparable { why: "the earlier sample has no per-socket drops".into() }
 }
 
 fn socket(s: &udp::UdpSocket, presence: Presence, drops: Rate) -> SocketRates {
@@ -1013,7 +1046,11 @@ fn irq_pair(
 ) -> IrqRates {
     // An IRQ number freed and given to another device (a driver reload) shows other handlers or
     // another chip/hwirq; its per-CPU counts were freed with the old descriptor.
+    // Rows read from per_cpu_count carry no names to compare.
+    let named = |r: &interrupts::IrqRow| !r.actions.is_empty() || r.chip.is_some();
     let recreated = er.is_numbered()
+        && named(er)
+        && named(lr)
         && (er.actions != lr.actions || er.chip != lr.chip || er.hwirq != lr.hwirq);
     let reset_why = if recreated {
         format!("IRQ {} now belongs to {:?} (was {:?})", lr.irq, lr.actions, er.actions)
@@ -1023,7 +1060,9 @@ fn irq_pair(
     let per_cpu: Vec<CpuRate> = if recreated {
         per_cpu_alone(&l.cpus, &lr.counts, |v| Rate::Reset { why: reset_why.clone(), at_least: v })
     } else {
-        per_cpu_pair(cols, &er.counts, &lr.counts, |a, b| counter_maybe_u32(a, b, secs, &reset_why))
+        per_cpu_pair(cols, &er.counts, &lr.counts, true, |a, b| {
+            counter_maybe_u32(a, b, secs, &reset_why)
+        })
     };
     let one_value = er.counts.is_empty() && lr.counts.is_empty();
     let total = if recreated {
@@ -1091,18 +1130,21 @@ impl CpuColumns {
     }
 }
 
+/// Per-CPU rates of one row; with `sparse`, CPUs where the counter did not move are left out.
 fn per_cpu_pair(
     cols: &CpuColumns,
     ecounts: &[u64],
     lcounts: &[u64],
+    sparse: bool,
     f: impl Fn(u64, u64) -> Rate,
 ) -> Vec<CpuRate> {
     let cut = || Rate::NotComparable { why: "the row was cut short in a sample".into() };
-    let mut out = Vec::with_capacity(cols.later.len() + cols.gone.len());
+    let mut out = Vec::with_capacity(if sparse { 4 } else { cols.later.len() + cols.gone.len() });
     for &(cpu, e, l) in &cols.later {
         let rate = match e {
             None => Rate::New,
             Some(e) => match (ecounts.get(e), lcounts.get(l)) {
+                (Some(&a), Some(&b)) if sparse && a == b => continue,
                 (Some(&a), Some(&b)) => f(a, b),
                 _ => cut(),
             },
@@ -1130,9 +1172,9 @@ fn softirq_rates(
         .iter()
         .map(|(name, lcounts)| {
             let per_cpu = match e.rows.get(name) {
-                Some(ecounts) => {
-                    per_cpu_pair(&cols, ecounts, lcounts, |a, b| counter_wrapping_u32(a, b, secs))
-                }
+                Some(ecounts) => per_cpu_pair(&cols, ecounts, lcounts, false, |a, b| {
+                    counter_wrapping_u32(a, b, secs)
+                }),
                 None => per_cpu_alone(&l.cpus, lcounts, |_| Rate::New),
             };
             let total = sum(&per_cpu, secs);
@@ -1575,19 +1617,48 @@ mod tests {
     #[test]
     fn sockets_by_inode_appearing_and_vanishing() {
         let (mut e, mut l) = pair();
-        e.udp.udp =
-            Avail::Value(vec![sock(100, 53, 10), sock(200, 5353, 0), sock(400, 123, 0xffff_fffe)]);
+        Arc::make_mut(&mut e.udp).udp = Avail::Value(vec![
+            sock(100, 53, 10),
+            sock(200, 5353, 0),
+            sock(400, 123, 0xffff_fffe),
+            sock(500, 123, 7),
+        ]);
         // Same port, other inode: a restarted daemon's new socket, not the old one.
-        l.udp.udp = Avail::Value(vec![sock(300, 5353, 0), sock(100, 53, 2010), sock(400, 123, 1)]);
+        Arc::make_mut(&mut l.udp).udp = Avail::Value(vec![
+            sock(300, 5353, 0),
+            sock(100, 53, 2010),
+            sock(400, 123, 1),
+            sock(600, 9, 4),
+            sock(500, 123, 7),
+        ]);
         let d = Delta::between(&e, &l);
         let socks = d.udp.value().unwrap();
-        let by = |inode| socks.iter().find(|s| s.inode == inode).unwrap();
-        assert_eq!(by(100).drops, val(2000, 2000.0));
-        assert_eq!(by(100).rx_queue, 2048);
-        assert_eq!(by(400).drops, val(3, 3.0), "sk_drops wraps at 2^32");
-        assert_eq!((by(300).presence.clone(), by(300).drops.clone()), (Presence::New, Rate::New));
-        assert_eq!((by(200).presence.clone(), by(200).drops.clone()), (Presence::Gone, Rate::Gone));
+        let by = |inode| socks.iter().find(|s| s.inode == inode);
+        assert_eq!(by(100).unwrap().drops, val(2000, 2000.0));
+        assert_eq!(by(100).unwrap().rx_queue, 2048);
+        assert_eq!(by(400).unwrap().drops, val(3, 3.0), "sk_drops wraps at 2^32");
+        // sk_drops starts at 0 with the socket: all of a new socket's drops are the interval's.
+        let new = by(600).unwrap();
+        assert_eq!((new.presence.clone(), new.drops.clone()), (Presence::New, val(4, 4.0)));
+        // Only sockets that dropped are listed: not the quiet new one, the gone one, or 500.
+        assert!(by(300).is_none() && by(200).is_none() && by(500).is_none());
+        assert_eq!(socks.len(), 3);
         assert_eq!(d.udp6.value().unwrap(), &vec![]);
+    }
+
+    #[test]
+    fn sockets_pair_by_inode_whatever_the_order() {
+        let (mut e, mut l) = pair();
+        let many: Vec<_> = (0..50).map(|i| sock(1000 + i, 2000 + i as u16, i)).collect();
+        Arc::make_mut(&mut e.udp).udp = Avail::Value(many.clone());
+        // The kernel's order broken: reversed, one socket gone, one moved on by 5.
+        let mut later: Vec<_> = many.into_iter().rev().filter(|s| s.inode != 1010).collect();
+        later.iter_mut().find(|s| s.inode == 1020).unwrap().drops = Some(25);
+        Arc::make_mut(&mut l.udp).udp = Avail::Value(later);
+        let d = Delta::between(&e, &l);
+        let socks = d.udp.value().unwrap();
+        assert_eq!(socks.len(), 1, "{socks:?}");
+        assert_eq!((socks[0].inode, socks[0].drops.clone()), (1020, val(5, 5.0)));
     }
 
     #[test]
@@ -1649,14 +1720,21 @@ mod tests {
     fn delta_serialises_readably_and_round_trips() {
         let (e, mut l) = pair();
         softnet_mut(&mut l).rows[0].processed += 3;
+        let Avail::Value(ints) = &mut l.interrupts else { panic!("no /proc/interrupts") };
+        let row = &mut ints.rows[0];
+        row.counts[1] += 2;
+        row.total += 2;
         let d = Delta::between(&e, &l);
         let json = serde_json::to_value(&d).unwrap();
         assert_eq!(
             json["softnet"][0]["processed"],
             serde_json::json!({"kind": "value", "delta": 3, "per_sec": 3.0})
         );
-        assert_eq!(json["irqs"][0]["per_cpu"][0]["cpu"], 0);
-        assert_eq!(json["irqs"][0]["per_cpu"][0]["kind"], "value");
+        // Only the CPU the IRQ fired on: the row is sparse.
+        assert_eq!(
+            json["irqs"][0]["per_cpu"],
+            serde_json::json!([{"cpu": 1, "kind": "value", "delta": 2, "per_sec": 2.0}])
+        );
         let back: Delta = serde_json::from_value(json).unwrap();
         assert_eq!(back, d);
     }

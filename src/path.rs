@@ -34,7 +34,7 @@ impl Amount {
         };
     }
 
-    fn of(count: u64, secs: Option<f64>) -> Amount {
+    pub fn of(count: u64, secs: Option<f64>) -> Amount {
         Amount { count, per_sec: secs.map(|s| count as f64 / s) }
     }
 

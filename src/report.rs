@@ -162,7 +162,8 @@ fn cpu_rows(delta: &Delta, sample: &Sample, secs: Option<f64>) -> Vec<CpuRow> {
         .into_iter()
         .flatten()
         .map(|c| {
-            let mut irq = None;
+            // A CPU a NIC IRQ did not fire on has no entry in its row: 0, when there are rows.
+            let mut irq = (!irqs.is_empty()).then(|| Amount::of(0, secs));
             for rows in &irqs {
                 cpu_sum(rows, c.cpu, secs, &mut irq);
             }

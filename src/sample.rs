@@ -13,7 +13,9 @@ use crate::source::{
     softirqs, softnet, stat, sysctl, udp,
 };
 use serde::{Deserialize, Serialize};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Bumped when a key of the JSON format changes meaning or disappears (docs/sample-format.md).
 pub const FORMAT_VERSION: u32 = 1;
@@ -43,7 +45,8 @@ pub struct Sample {
     /// /proc/net/snmp6, flat.
     pub snmp6: Avail<snmp::Counters>,
     /// From sock_diag on a live host (or a capture of one) when it answers, else /proc/net/udp{,6}.
-    pub udp: udp::UdpSockets,
+    /// Shared with the next sample when a `Sampler` did not need to read it again.
+    pub udp: Arc<udp::UdpSockets>,
     /// AF_PACKET sockets (taps such as tcpdump that see every packet).
     pub packet: Avail<Vec<packet::PacketSocket>>,
     pub environment: environment::Environment,
@@ -110,87 +113,7 @@ impl Sample {
     /// Like `take`, also returning what came from ioctls and netlink, which a capture must keep
     /// because it cannot be a file.
     pub fn take_recorded(root: &Root) -> (Sample, KernelRecord) {
-        let names = iface::list(root);
-        let record = KernelRecord::obtain(root, names.value().map(Vec::as_slice).unwrap_or(&[]));
-        let proc_dev = netdev::read(root);
-        let interrupts = interrupts::read(root);
-        let interfaces = names.map(|names| {
-            names
-                .into_iter()
-                .map(|name| {
-                    let link =
-                        record.links.value().and_then(|ls| ls.iter().find(|l| l.ifname == name));
-                    // rtnetlink gave every counter of statistics/ for all interfaces in one call;
-                    // a capture still records the files, so its replay reads them like a host.
-                    let sysfs = match link {
-                        Some(_) if root.is_live() && !root.is_recording() => {
-                            let why = Unavailable::new(
-                                format!("{}/{name}/statistics", iface::CLASS_NET),
-                                STATS_FROM_NETLINK,
-                            );
-                            iface::read_but_statistics(root, &name, Some(why))
-                        }
-                        _ => iface::read(root, &name),
-                    };
-                    let proc_net_dev = match &proc_dev {
-                        Avail::Value(d) => match d.interfaces.iter().find(|r| r.name == name) {
-                            Some(r) => Avail::Value(r.counters.clone()),
-                            None => Avail::missing(
-                                "/proc/net/dev",
-                                "no row for this interface (it lives in another network namespace)",
-                            ),
-                        },
-                        Avail::Unavailable(u) => Avail::Unavailable(u.clone()),
-                    };
-                    let stats64 = record.links.as_ref().and_then(|ls| {
-                        match ls.iter().find(|l| l.ifname == name) {
-                            Some(l) => Avail::Value(l.stats64.clone()),
-                            None => Avail::missing(
-                                "rtnetlink IFLA_STATS64",
-                                "no link of this name in the reader's network namespace",
-                            ),
-                        }
-                    });
-                    let ethtool = record.ethtool_of(&name);
-                    let queues = queues::read(root, &name);
-                    let mut irqs = irq::read(root, &sysfs);
-                    if let Avail::Value(list) = &mut irqs {
-                        let ifindex = sysfs.ifindex.value().copied();
-                        map_irq_queues(list, &name, ifindex, &interrupts, &record.netdev_genl);
-                    }
-                    Interface { name, sysfs, proc_net_dev, stats64, queues, irqs, ethtool }
-                })
-                .collect()
-        });
-
-        let host = Host {
-            hostname: read_line(root, "/proc/sys/kernel/hostname"),
-            kernel: read_line(root, "/proc/sys/kernel/osrelease"),
-            taken_at_ms: record.taken_at_ms,
-            boottime_ns: record.boottime_ns,
-            source: if root.is_live() { "live".into() } else { root.base().display().to_string() },
-            privileged: record.privileged,
-        };
-
-        let sample = Sample {
-            format: FORMAT_VERSION,
-            host,
-            cpus: cpus::read(root),
-            interfaces,
-            interrupts,
-            softirqs: softirqs::read(root),
-            stat: stat::read(root),
-            softnet: softnet::read(root),
-            netdev_genl: record.netdev_genl.clone(),
-            sysctls: sysctl::read(root),
-            snmp: snmp::read_snmp(root),
-            netstat: snmp::read_netstat(root),
-            snmp6: snmp::read_snmp6(root),
-            udp: udp::read_with_sock_diag(root, record.udp_sock_diag.as_ref()),
-            packet: packet::read(root),
-            environment: environment::read(root),
-        };
-        (sample, record)
+        read(root, &mut Kept::default())
     }
 
     pub fn interface(&self, name: &str) -> Option<&Interface> {
@@ -198,33 +121,375 @@ impl Sample {
     }
 }
 
-/// Takes sample after sample of one root, cheaply: kernel files stay open and are re-read from
-/// offset 0 into one reused buffer (`Root::keep_open`), and files a sample no longer reads (a
-/// removed interface, an exited process) are closed after it. `Sample::take` is the one-shot form;
-/// both give the same `Sample`.
+/// Takes sample after sample of one root, cheaply. `Sample::take` is the one-shot form; a
+/// sampler's samples differ from it in three documented ways, each because a 512-CPU host would
+/// otherwise cost tens of milliseconds per sample:
+///
+/// - **Open files**: kernel files stay open and are re-read from offset 0 into one reused buffer
+///   (`Root::keep_open`); files a sample no longer reads (a removed interface) are closed after it.
+/// - **Settings are re-read in turn**, each at least every `SETTINGS_EVERY` samples (fewer at long
+///   intervals, see `with_interval`): an interface's sysfs attributes, queues (RPS/XPS masks), IRQs
+///   and their affinities, ethtool rings/channels/coalescing/features; sysctls; CPUs and NUMA
+///   nodes; the environment. Counters are read every sample, and so is what a setting's age could
+///   make wrong: the interface list, each ifindex (a re-created interface is read anew at once)
+///   and the link state (flags, operstate, carrier). Each part starts at a different age, so the
+///   re-reads are spread over the samples rather than all falling on one.
+/// - **Only the NIC IRQs' per-CPU counts** are read, from `/sys/kernel/irq/N/per_cpu_count`
+///   (`Interrupts::partial` says so), instead of all of /proc/interrupts, when every one of them
+///   can be read whole; else /proc/interrupts as in `Sample::take`.
+/// - **The UDP socket table is re-read only when it can have changed what counts**: when a UDP
+///   error counter (`Udp`/`UdpLite` `InErrors`, v4 or v6) moved, as the kernel raises one of them
+///   with every `sk_drops` it raises; else at the settings pace. Sockets opened and closed in
+///   between without dropping are not seen, and queue lengths are as of the last read.
 ///
 /// Open files belong to the network namespace they were opened in: use a sampler on one thread
 /// that stays in one namespace. On a big host it holds thousands of descriptors, so `new` raises
 /// the soft RLIMIT_NOFILE towards the hard limit.
 pub struct Sampler {
     root: Root,
+    kept: Kept,
 }
 
+/// A sampler re-reads each setting at least once in this many samples.
+pub const SETTINGS_EVERY: u64 = 30;
+
+/// ...and at least this often, for long intervals (`Sampler::with_interval`).
+pub const SETTINGS_MAX_AGE: Duration = Duration::from_secs(30);
+
 impl Sampler {
+    /// A sampler that re-reads settings every `SETTINGS_EVERY` samples.
     pub fn new(root: Root) -> Sampler {
+        Sampler::every(root, SETTINGS_EVERY)
+    }
+
+    /// A sampler for samples `interval` apart: settings are re-read every `SETTINGS_EVERY`
+    /// samples, or sooner so that none is older than `SETTINGS_MAX_AGE` (every sample at 30 s).
+    pub fn with_interval(root: Root, interval: Duration) -> Sampler {
+        let per_age = SETTINGS_MAX_AGE.as_nanos() / interval.as_nanos().max(1);
+        Sampler::every(root, u64::try_from(per_age).unwrap_or(u64::MAX).clamp(1, SETTINGS_EVERY))
+    }
+
+    /// A sampler that re-reads each setting every `every` samples (1: every sample).
+    pub fn every(root: Root, every: u64) -> Sampler {
         let _ = crate::root::raise_nofile_limit(65_536);
-        Sampler { root: root.keep_open() }
+        let kept = Kept {
+            clock: Some(Clock { taken: 0, every: every.max(1), parts: 0 }),
+            ..Kept::default()
+        };
+        Sampler { root: root.keep_open(), kept }
     }
 
     pub fn take(&mut self) -> Sample {
-        let s = Sample::take(&self.root);
+        let (s, _) = read(&self.root, &mut self.kept);
         self.root.close_unused();
+        if let Some(c) = &mut self.kept.clock {
+            c.taken += 1;
+        }
         s
     }
 
     pub fn root(&self) -> &Root {
         &self.root
     }
+}
+
+/// What a `Sampler` carries from one sample to the next. `Default` is the one-shot form: no
+/// clock, so every part is read and nothing is kept.
+#[derive(Default)]
+struct Kept {
+    clock: Option<Clock>,
+    host: Option<Aged<(Avail<String>, Avail<String>)>>,
+    cpus: Option<Aged<cpus::Cpus>>,
+    sysctls: Option<Aged<sysctl::Sysctls>>,
+    environment: Option<Aged<environment::Environment>>,
+    interfaces: HashMap<String, Aged<Settings>>,
+    udp: Option<KeptUdp>,
+    /// One ioctl socket for every ethtool read of the run (opened on first use).
+    ethtool: Option<Result<ethtool::EthtoolSocket, String>>,
+}
+
+struct Clock {
+    /// Samples taken before this one.
+    taken: u64,
+    every: u64,
+    /// Parts kept so far: each new part starts at another age (see `due_after_read`).
+    parts: u64,
+}
+
+impl Clock {
+    /// The sample at which a part read now is read again: `every` samples on, except that a part
+    /// read for the first time comes due sooner by its turn among all parts, which spreads the
+    /// re-reads of a whole host over `every` samples instead of stacking them on one.
+    fn due_after_read(&mut self, first: bool) -> u64 {
+        let mut after = self.every;
+        if first {
+            after -= self.parts % self.every;
+            self.parts += 1;
+        }
+        self.taken + after
+    }
+}
+
+struct Aged<T> {
+    due: u64,
+    value: T,
+}
+
+/// An interface's settings, as a sampler keeps them (the IRQs already mapped to queues).
+#[derive(Clone)]
+struct Settings {
+    sysfs: iface::SysfsIface,
+    queues: Avail<queues::Queues>,
+    irqs: Avail<Vec<irq::NicIrq>>,
+    ethtool: ethtool::EthtoolInfo,
+}
+
+struct KeptUdp {
+    due: u64,
+    /// The UDP error counters when the table was read.
+    errors: u64,
+    sockets: Arc<udp::UdpSockets>,
+}
+
+impl Kept {
+    /// The kept value of a part, or a fresh read when there is none or it is due.
+    fn part<T: Clone>(
+        clock: &mut Option<Clock>,
+        slot: &mut Option<Aged<T>>,
+        read: impl FnOnce() -> T,
+    ) -> T {
+        let Some(c) = clock else { return read() };
+        if let Some(a) = slot.as_ref().filter(|a| c.taken < a.due) {
+            return a.value.clone();
+        }
+        let value = read();
+        *slot = Some(Aged { due: c.due_after_read(slot.is_none()), value: value.clone() });
+        value
+    }
+
+    fn ethtool_socket(&mut self) -> Result<&ethtool::EthtoolSocket, &String> {
+        self.ethtool
+            .get_or_insert_with(|| {
+                ethtool::EthtoolSocket::new().map_err(|e| format!("cannot open a socket: {e}"))
+            })
+            .as_ref()
+    }
+}
+
+/// The sum of the UDP error counters that move with every per-socket drop; `None` when one of
+/// the files cannot be read, which makes every sample read the sockets.
+fn udp_errors(snmp: &Avail<snmp::Snmp>, snmp6: &Avail<snmp::Counters>) -> Option<u64> {
+    let (snmp, snmp6) = (snmp.value()?, snmp6.value()?);
+    let v4 = ["Udp", "UdpLite"].iter().filter_map(|sec| snmp.get(sec, "InErrors"));
+    let v6 = ["Udp6InErrors", "UdpLite6InErrors"].iter().filter_map(|k| snmp6.get(*k).copied());
+    Some(v4.chain(v6).fold(0u64, |t, v| t.wrapping_add(v as u64)))
+}
+
+/// Reads a sample through `root`: everything when `kept` has no clock (`Sample::take`), else what
+/// is due (`Sampler`).
+fn read(root: &Root, kept: &mut Kept) -> (Sample, KernelRecord) {
+    let sampler = kept.clock.is_some();
+    let names = iface::list(root);
+    let name_list = names.value().map(Vec::as_slice).unwrap_or(&[]);
+    // A live sampler asks ethtool and sock_diag itself, as far as they are due.
+    let mut record = if sampler && root.is_live() && !root.is_recording() {
+        KernelRecord::live_counters()
+    } else {
+        KernelRecord::obtain(root, name_list)
+    };
+    let proc_dev = netdev::read(root);
+    let snmp = snmp::read_snmp(root);
+    let snmp6 = snmp::read_snmp6(root);
+    let cpus = Kept::part(&mut kept.clock, &mut kept.cpus, || cpus::read(root));
+
+    // Each interface's settings, fresh or kept; the fresh ones get their IRQs mapped to queues
+    // once the IRQ counts are read (the mapping may fall back to /proc/interrupts).
+    let mut fresh = Vec::new();
+    let mut settings = Vec::new();
+    for name in name_list {
+        let kept_one = kept.interfaces.get(name).filter(|k| {
+            let c = kept.clock.as_ref().expect("only a sampler keeps interfaces");
+            c.taken < k.due && k.value.sysfs.ifindex == iface::read_ifindex(root, name)
+        });
+        let s = match kept_one {
+            Some(k) => {
+                let mut s = k.value.clone();
+                iface::refresh_link_state(root, &mut s.sysfs);
+                if s.sysfs.statistics.is_available() {
+                    s.sysfs.statistics = iface::read_statistics_of(root, name);
+                }
+                if root.is_live() {
+                    s.ethtool.stats = match kept.ethtool_socket() {
+                        Ok(sock) => ethtool::read_stats_with(sock, name),
+                        Err(why) => Avail::missing(format!("{name}: SIOCETHTOOL"), why.clone()),
+                    };
+                } else {
+                    s.ethtool = record.ethtool_of(name);
+                }
+                s
+            }
+            None => {
+                fresh.push(settings.len());
+                read_settings(root, name, &record, sampler.then_some(&mut *kept))
+            }
+        };
+        settings.push(s);
+    }
+
+    let interrupts = match (&kept.clock, cpus.possible.value()) {
+        (Some(_), Some(possible)) => {
+            let nic: Vec<u32> = settings
+                .iter()
+                .flat_map(|s| s.irqs.value().into_iter().flatten().map(|q| q.irq))
+                .collect();
+            irq::read_counts(root, &nic, possible).map(Avail::Value)
+        }
+        _ => None,
+    }
+    .unwrap_or_else(|| interrupts::read(root));
+
+    for &i in &fresh {
+        let s = &mut settings[i];
+        if let Avail::Value(list) = &mut s.irqs {
+            let ifindex = s.sysfs.ifindex.value().copied();
+            map_irq_queues(list, &s.sysfs.name, ifindex, &interrupts, &record.netdev_genl);
+        }
+        if let Some(c) = &mut kept.clock {
+            let first = !kept.interfaces.contains_key(&s.sysfs.name);
+            let aged = Aged { due: c.due_after_read(first), value: s.clone() };
+            kept.interfaces.insert(s.sysfs.name.clone(), aged);
+        }
+    }
+    kept.interfaces.retain(|name, _| name_list.contains(name));
+
+    let interfaces = names.map(|names| {
+        names
+            .into_iter()
+            .zip(settings)
+            .map(|(name, s)| {
+                let proc_net_dev = match &proc_dev {
+                    Avail::Value(d) => match d.interfaces.iter().find(|r| r.name == name) {
+                        Some(r) => Avail::Value(r.counters.clone()),
+                        None => Avail::missing(
+                            "/proc/net/dev",
+                            "no row for this interface (it lives in another network namespace)",
+                        ),
+                    },
+                    Avail::Unavailable(u) => Avail::Unavailable(u.clone()),
+                };
+                let stats64 = record.links.as_ref().and_then(|ls| {
+                    match ls.iter().find(|l| l.ifname == name) {
+                        Some(l) => Avail::Value(l.stats64.clone()),
+                        None => Avail::missing(
+                            "rtnetlink IFLA_STATS64",
+                            "no link of this name in the reader's network namespace",
+                        ),
+                    }
+                });
+                let Settings { sysfs, queues, irqs, ethtool } = s;
+                Interface { name, sysfs, proc_net_dev, stats64, queues, irqs, ethtool }
+            })
+            .collect()
+    });
+
+    let udp = read_udp(root, kept, &mut record, udp_errors(&snmp, &snmp6));
+    let (hostname, kernel) = Kept::part(&mut kept.clock, &mut kept.host, || {
+        (
+            read_line(root, "/proc/sys/kernel/hostname"),
+            read_line(root, "/proc/sys/kernel/osrelease"),
+        )
+    });
+    let host = Host {
+        hostname,
+        kernel,
+        taken_at_ms: record.taken_at_ms,
+        boottime_ns: record.boottime_ns,
+        source: if root.is_live() { "live".into() } else { root.base().display().to_string() },
+        privileged: record.privileged,
+    };
+
+    let sample = Sample {
+        format: FORMAT_VERSION,
+        host,
+        cpus,
+        interfaces,
+        interrupts,
+        softirqs: softirqs::read(root),
+        stat: stat::read(root),
+        softnet: softnet::read(root),
+        netdev_genl: record.netdev_genl.clone(),
+        sysctls: Kept::part(&mut kept.clock, &mut kept.sysctls, || sysctl::read(root)),
+        snmp,
+        netstat: snmp::read_netstat(root),
+        snmp6,
+        udp,
+        packet: packet::read(root),
+        environment: Kept::part(&mut kept.clock, &mut kept.environment, || environment::read(root)),
+    };
+    (sample, record)
+}
+
+/// One interface's settings read now. `kept` (a live sampler) lends its ethtool socket.
+fn read_settings(
+    root: &Root,
+    name: &str,
+    record: &KernelRecord,
+    kept: Option<&mut Kept>,
+) -> Settings {
+    let link = record.links.value().and_then(|ls| ls.iter().find(|l| l.ifname == name));
+    // rtnetlink gave every counter of statistics/ for all interfaces in one call; a capture
+    // still records the files, so its replay reads them like a host.
+    let sysfs = match link {
+        Some(_) if root.is_live() && !root.is_recording() => {
+            let why = Unavailable::new(
+                format!("{}/{name}/statistics", iface::CLASS_NET),
+                STATS_FROM_NETLINK,
+            );
+            iface::read_but_statistics(root, name, Some(why))
+        }
+        _ => iface::read(root, name),
+    };
+    let ethtool = match kept {
+        Some(k) if root.is_live() && !root.is_recording() => match k.ethtool_socket() {
+            Ok(sock) => ethtool::read_with(sock, name),
+            Err(why) => ethtool::EthtoolInfo::all_missing(Unavailable::new(
+                format!("{name}: SIOCETHTOOL"),
+                why.clone(),
+            )),
+        },
+        _ => record.ethtool_of(name),
+    };
+    let queues = queues::read(root, name);
+    let irqs = irq::read(root, &sysfs);
+    Settings { sysfs, queues, irqs, ethtool }
+}
+
+/// The UDP socket table: read when due (always for a one-shot sample), else the kept one.
+fn read_udp(
+    root: &Root,
+    kept: &mut Kept,
+    record: &mut KernelRecord,
+    errors: Option<u64>,
+) -> Arc<udp::UdpSockets> {
+    let Some(c) = &mut kept.clock else {
+        return Arc::new(udp::read_with_sock_diag(root, record.udp_sock_diag.as_ref()));
+    };
+    if let Some(k) = &kept.udp
+        && c.taken < k.due
+        && Some(k.errors) == errors
+    {
+        return Arc::clone(&k.sockets);
+    }
+    if root.is_live() && !root.is_recording() {
+        record.udp_sock_diag = Some(netlink::sockdiag::read_udp());
+    }
+    let sockets = Arc::new(udp::read_with_sock_diag(root, record.udp_sock_diag.as_ref()));
+    kept.udp = errors.map(|errors| KeptUdp {
+        due: c.due_after_read(kept.udp.is_none()),
+        errors,
+        sockets: Arc::clone(&sockets),
+    });
+    sockets
 }
 
 /// Maps each NIC IRQ to its queue from the most authoritative source there is: the kernel's own

@@ -1,21 +1,45 @@
-//! `Sampler`: files kept open and re-read give exactly what one-shot reads give, through changes of
-//! the tree, removals and captures.
+//! `Sampler`: files kept open and re-read give what one-shot reads give, through changes of the
+//! tree, removals and captures, except for what it documents: settings re-read in turn, only the
+//! NIC IRQs' per-CPU counts, and the UDP socket table re-read only when a UDP error counter moved.
 
 #[path = "../benches/synth/mod.rs"]
 mod synth;
 
+use rxpath::source::irq::PER_CPU_COUNT;
 use rxpath::{Root, Sample, Sampler};
 use std::fs;
 use std::path::Path;
+use std::sync::Arc;
 
 const VIRTIO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/trees/linux-6.18-virtio");
 const CAPTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/trees/capture-6.18-vm");
 
+/// A sampler's sample against a one-shot one: the NIC IRQ rows read from per_cpu_count must hold
+/// the counts /proc/interrupts has for those IRQs on the same CPUs; all the rest must be equal.
+fn assert_same(mut sampled: Sample, once: &Sample, what: &str) {
+    let full = once.interrupts.value().expect("one-shot /proc/interrupts");
+    if let Some(part) = sampled.interrupts.value().filter(|i| i.partial.is_some()) {
+        assert_eq!(part.partial.as_deref(), Some(PER_CPU_COUNT), "{what}");
+        assert_eq!(part.rows.len(), once.nic_irq_labels().len(), "{what}: the NIC IRQs only");
+        for row in &part.rows {
+            let f =
+                full.rows.iter().find(|r| r.irq == row.irq).expect("NIC IRQ in /proc/interrupts");
+            assert_eq!(row.total, f.total, "{what}: IRQ {}", row.irq);
+            for (cpu, count) in full.cpus.iter().zip(&f.counts) {
+                let i = part.cpus.iter().position(|c| c == cpu).expect("online CPU is possible");
+                assert_eq!(row.counts[i], *count, "{what}: IRQ {} CPU {cpu}", row.irq);
+            }
+        }
+        sampled.interrupts = once.interrupts.clone();
+    }
+    assert_eq!(&sampled, once, "{what}");
+}
+
 fn same_as_one_shot(dir: &Path) {
-    let mut sampler = Sampler::new(Root::at(dir));
+    let mut sampler = Sampler::every(Root::at(dir), 1);
     let once = Sample::take(&Root::at(dir));
     for round in 0..3 {
-        assert_eq!(sampler.take(), once, "{} round {round}", dir.display());
+        assert_same(sampler.take(), &once, &format!("{} round {round}", dir.display()));
     }
     assert!(sampler.root().open_files() > 10, "{}: files are kept open", dir.display());
 }
@@ -35,13 +59,16 @@ fn big_synthetic_host_reads_the_same() {
     synth::write(big.path(), &synth::Spec::big(), 0).unwrap();
     let mut sampler = Sampler::new(Root::at(big.path()));
     let s = sampler.take();
-    assert_eq!(s, Sample::take(&Root::at(big.path())));
     assert_eq!(s.cpus.online.value().unwrap().len(), 512);
-    assert_eq!(s.interrupts.value().unwrap().rows.len(), 2000);
+    // 4 NICs × (64 queue vectors + 1 misc), not the 2,000 rows of /proc/interrupts.
+    assert_eq!(s.interrupts.value().unwrap().rows.len(), 260);
     assert_eq!(s.udp.udp.value().unwrap().len(), 10_000);
     let eth3 = s.interface("eth3").unwrap();
     assert_eq!(eth3.irqs.value().unwrap().len(), 65);
     assert_eq!(eth3.queues.value().unwrap().rx.len(), 64);
+    let once = Sample::take(&Root::at(big.path()));
+    assert_eq!(once.interrupts.value().unwrap().rows.len(), 2000);
+    assert_same(s, &once, "big");
     // Every file of the sample is kept open (within half the descriptor limit).
     assert!(sampler.root().open_files() > 4000, "{}", sampler.root().open_files());
 }
@@ -51,21 +78,21 @@ fn rewritten_files_are_read_anew() {
     let dir = tempfile::tempdir().unwrap();
     let spec = synth::Spec::small();
     synth::write(dir.path(), &spec, 0).unwrap();
-    let mut sampler = Sampler::new(Root::at(dir.path()));
+    let mut sampler = Sampler::every(Root::at(dir.path()), 1);
     let first = sampler.take();
     // Written in place (same inodes), as the kernel's files change under an open descriptor.
     synth::write(dir.path(), &spec, 5).unwrap();
     let later = sampler.take();
-    assert_eq!(later, Sample::take(&Root::at(dir.path())));
     let processed = |s: &Sample| s.softnet.value().unwrap().rows[0].processed;
     assert_ne!(processed(&first), processed(&later), "tick 5 moved the counters");
+    assert_same(later, &Sample::take(&Root::at(dir.path())), "tick 5");
 }
 
 #[test]
 fn removed_and_replaced_files_are_not_read_from_stale_descriptors() {
     let dir = tempfile::tempdir().unwrap();
     synth::write(dir.path(), &synth::Spec::small(), 0).unwrap();
-    let mut sampler = Sampler::new(Root::at(dir.path()));
+    let mut sampler = Sampler::every(Root::at(dir.path()), 1);
     sampler.take();
     let net = dir.path().join("sys/devices/pci0000:00/0000:00:05.0/virtio0/net/eth0");
     // Replaced by rename (a new inode), and removed outright.
@@ -75,11 +102,103 @@ fn removed_and_replaced_files_are_not_read_from_stale_descriptors() {
     fs::remove_file(net.join("statistics/rx_dropped")).unwrap();
     fs::remove_file(dir.path().join("proc/net/snmp")).unwrap();
     let s = sampler.take();
-    assert_eq!(s, Sample::take(&Root::at(dir.path())));
     let eth0 = s.interface("eth0").unwrap();
     assert_eq!(eth0.sysfs.mtu.value(), Some(&9000));
     assert!(!eth0.sysfs.statistics.value().unwrap().contains_key("rx_dropped"));
     assert!(s.snmp.unavailable().unwrap().why.contains("not present"), "{:?}", s.snmp);
+    assert_same(s, &Sample::take(&Root::at(dir.path())), "after removals");
+}
+
+const ETH0: &str = "sys/devices/pci0000:00/0000:00:05.0/virtio0/net/eth0";
+
+fn rps(s: &Sample) -> Vec<u32> {
+    let q = s.interface("eth0").unwrap().queues.value().unwrap();
+    q.rx[0].rps_cpus.value().unwrap().clone()
+}
+
+#[test]
+fn settings_are_re_read_within_their_period_and_counters_every_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = synth::Spec::small();
+    synth::write(dir.path(), &spec, 0).unwrap();
+    let eth0 = dir.path().join(ETH0);
+    let every = 4;
+    let mut sampler = Sampler::every(Root::at(dir.path()), every);
+    let first = sampler.take();
+    assert_eq!(rps(&first), Vec::<u32>::new());
+    fs::write(eth0.join("queues/rx-0/rps_cpus"), "00000003\n").unwrap();
+    fs::write(eth0.join("operstate"), "down\n").unwrap();
+    synth::write(dir.path(), &spec, 1).unwrap(); // counters move; rps_cpus is written back...
+    fs::write(eth0.join("queues/rx-0/rps_cpus"), "00000003\n").unwrap(); // ...and set again
+    fs::write(eth0.join("operstate"), "down\n").unwrap();
+    let next = sampler.take();
+    let processed = |s: &Sample| s.softnet.value().unwrap().rows[0].processed;
+    assert_ne!(processed(&first), processed(&next), "counters are read every sample");
+    let state = |s: &Sample| s.interface("eth0").unwrap().sysfs.operstate.value().cloned();
+    assert_eq!(state(&next).as_deref(), Some("down"), "the link state is read every sample");
+    assert_eq!(rps(&next), Vec::<u32>::new(), "a setting is kept until it is due");
+    let seen = (2..=every).find(|_| rps(&sampler.take()) == vec![0, 1]);
+    assert!(seen.is_some(), "rps_cpus re-read within {every} samples");
+}
+
+#[test]
+fn a_re_created_interface_is_read_anew_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    synth::write(dir.path(), &synth::Spec::small(), 0).unwrap();
+    let eth0 = dir.path().join(ETH0);
+    let mut sampler = Sampler::every(Root::at(dir.path()), 1000);
+    sampler.take();
+    fs::write(eth0.join("queues/rx-0/rps_cpus"), "00000002\n").unwrap();
+    fs::write(eth0.join("ifindex"), "77\n").unwrap();
+    let s = sampler.take();
+    assert_eq!(rps(&s), vec![1]);
+    assert_eq!(s.interface("eth0").unwrap().sysfs.ifindex.value(), Some(&77));
+}
+
+#[test]
+fn sockets_are_re_read_when_a_udp_error_counter_moves() {
+    let dir = tempfile::tempdir().unwrap();
+    synth::write(dir.path(), &synth::Spec::small(), 0).unwrap();
+    let mut sampler = Sampler::every(Root::at(dir.path()), 1000);
+    let first = sampler.take();
+    let udp = dir.path().join("proc/net/udp");
+    let table = fs::read_to_string(&udp).unwrap();
+    // A socket's queue grows, but nothing dropped: the table is not read again.
+    let grown = table.replacen(":00000000 00:", ":0000ABCD 00:", 1);
+    assert_ne!(grown, table);
+    fs::write(&udp, &grown).unwrap();
+    let quiet = sampler.take();
+    assert!(Arc::ptr_eq(&first.udp, &quiet.udp), "the same table, not read again");
+    // Udp InErrors moves: the table is read again.
+    let snmp_path = dir.path().join("proc/net/snmp");
+    let snmp = fs::read_to_string(&snmp_path).unwrap();
+    let mut lines: Vec<String> = snmp.lines().map(String::from).collect();
+    let header = lines.iter().position(|l| l.starts_with("Udp: InDatagrams")).unwrap();
+    let col = lines[header].split_whitespace().position(|f| f == "InErrors").unwrap();
+    let mut values: Vec<String> = lines[header + 1].split_whitespace().map(String::from).collect();
+    values[col] = (values[col].parse::<u64>().unwrap() + 1).to_string();
+    lines[header + 1] = values.join(" ");
+    fs::write(&snmp_path, lines.join("\n") + "\n").unwrap();
+    let moved = sampler.take();
+    assert!(!Arc::ptr_eq(&first.udp, &moved.udp));
+    let grown = |s: &Sample| s.udp.udp.value().unwrap().iter().any(|s| s.rx_queue == 0xABCD);
+    assert!(!grown(&quiet) && grown(&moved));
+    assert_eq!(*moved.udp, *Sample::take(&Root::at(dir.path())).udp);
+}
+
+#[test]
+fn interrupts_fall_back_to_proc_when_a_per_cpu_count_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    synth::write(dir.path(), &synth::Spec::small(), 0).unwrap();
+    let mut sampler = Sampler::every(Root::at(dir.path()), 1);
+    let s = sampler.take();
+    let nic = s.interrupts.value().unwrap();
+    assert_eq!(nic.partial.as_deref(), Some(PER_CPU_COUNT));
+    let irq = &nic.rows[0].irq;
+    fs::remove_file(dir.path().join(format!("sys/kernel/irq/{irq}/per_cpu_count"))).unwrap();
+    let s = sampler.take();
+    assert_eq!(s.interrupts.value().unwrap().partial, None, "all of /proc/interrupts");
+    assert_same(s, &Sample::take(&Root::at(dir.path())), "fallback");
 }
 
 #[test]

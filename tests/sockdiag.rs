@@ -261,6 +261,6 @@ fn capture_replays_sock_diag_sockets() {
     assert!(!target.join("proc/net/udp").exists(), "sock_diag answered: /proc/net/udp not read");
 
     let replayed = Sample::take(&Root::at(&target));
-    assert_eq!(replayed.udp, live);
+    assert_eq!(*replayed.udp, live);
     drop(scene);
 }

@@ -127,7 +127,7 @@ impl Scene {
         let mut later_sock: UdpSocket = sock.clone();
         later_sock.drops = Some(drops);
         for (s, x) in [(&mut self.earlier, sock), (&mut self.later, later_sock)] {
-            match &mut s.udp.udp {
+            match &mut std::sync::Arc::make_mut(&mut s.udp).udp {
                 Avail::Value(v) => v.push(x),
                 other => *other = Avail::Value(vec![x]),
             }

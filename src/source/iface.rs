@@ -104,19 +104,7 @@ pub fn read(root: &Root, name: &str) -> SysfsIface {
 pub fn read_but_statistics(root: &Root, name: &str, statistics: Option<Unavailable>) -> SysfsIface {
     let dir = net_dir(root, name);
     let a = |attr: &str| format!("{dir}/{attr}");
-    let flags = read_attr(root, &a("flags"), parse_flags);
-    let operstate = read_attr(root, &a("operstate"), |t| Ok(t.to_string()));
-    let carrier = read_link_attr(root, &a("carrier"), parse_num::<u8>);
-    let dormant = read_link_attr(root, &a("dormant"), parse_num::<u8>);
-    let flag_names = match flags.value() {
-        Some(&f) => flag_names(
-            f,
-            operstate.value().map(String::as_str),
-            carrier.value().copied(),
-            dormant.value().copied(),
-        ),
-        None => Vec::new(),
-    };
+    let LinkState { flags, flag_names, operstate, carrier } = link_state(root, &dir);
     SysfsIface {
         name: name.to_string(),
         ifindex: read_attr(root, &a("ifindex"), parse_num),
@@ -140,6 +128,50 @@ pub fn read_but_statistics(root: &Root, name: &str, statistics: Option<Unavailab
         napi_defer_hard_irqs: read_attr(root, &a("napi_defer_hard_irqs"), parse_num),
         threaded: read_attr(root, &a("threaded"), parse_num),
     }
+}
+
+/// Only `statistics/` of one interface (what a `Sampler` reads every sample on a tree).
+pub fn read_statistics_of(root: &Root, name: &str) -> Avail<IndexMap<String, u64>> {
+    read_statistics(root, &format!("{}/statistics", net_dir(root, name)))
+}
+
+/// Re-reads what says whether the link is up (flags, operstate, carrier, dormant) into `i`: a
+/// `Sampler` does it every sample, as a link going down is news, while the rest of the interface's
+/// attributes are settings it re-reads less often.
+pub fn refresh_link_state(root: &Root, i: &mut SysfsIface) {
+    let s = link_state(root, &net_dir(root, &i.name));
+    (i.flags, i.flag_names, i.operstate, i.carrier) =
+        (s.flags, s.flag_names, s.operstate, s.carrier);
+}
+
+struct LinkState {
+    flags: Avail<u32>,
+    flag_names: Vec<String>,
+    operstate: Avail<String>,
+    carrier: Avail<u8>,
+}
+
+fn link_state(root: &Root, dir: &str) -> LinkState {
+    let a = |attr: &str| format!("{dir}/{attr}");
+    let flags = read_attr(root, &a("flags"), parse_flags);
+    let operstate = read_attr(root, &a("operstate"), |t| Ok(t.to_string()));
+    let carrier = read_link_attr(root, &a("carrier"), parse_num::<u8>);
+    let dormant = read_link_attr(root, &a("dormant"), parse_num::<u8>);
+    let flag_names = match flags.value() {
+        Some(&f) => flag_names(
+            f,
+            operstate.value().map(String::as_str),
+            carrier.value().copied(),
+            dormant.value().copied(),
+        ),
+        None => Vec::new(),
+    };
+    LinkState { flags, flag_names, operstate, carrier }
+}
+
+/// The interface's ifindex: a new one under the same name is another device.
+pub fn read_ifindex(root: &Root, name: &str) -> Avail<u32> {
+    read_attr(root, &format!("{}/ifindex", net_dir(root, name)), parse_num)
 }
 
 /// The directory under this root where the interface's bus device (see `DeviceInfo::bus_device`)

@@ -129,6 +129,15 @@ pub fn read_with(sock: &EthtoolSocket, ifname: &str) -> EthtoolInfo {
     }
 }
 
+/// Only `ethtool -S`, the part that counts: what a `Sampler` asks every sample (the other parts
+/// are settings it re-reads less often).
+pub fn read_stats_with(sock: &EthtoolSocket, ifname: &str) -> Avail<IndexMap<String, u64>> {
+    match IfName::new(ifname) {
+        Ok(name) => stats(sock, &name, ifname).into(),
+        Err(msg) => Avail::Unavailable(Unavailable::new(ifname, msg)),
+    }
+}
+
 /// Why a `set_channels` / `set_ring` did not happen.
 #[derive(Debug)]
 pub enum SetError {
