@@ -436,6 +436,20 @@ fn serves_metrics_over_http() {
 }
 
 #[test]
+fn concurrent_scrapes_all_get_a_full_answer() {
+    let server = Server::start(&[]);
+    let addr = server.addr;
+    let scrapers: Vec<_> =
+        (0..8).map(|_| std::thread::spawn(move || request(addr, "GET", "/metrics"))).collect();
+    for s in scrapers {
+        let r = s.join().expect("scraper");
+        assert_eq!(r.status, 200);
+        let m = parse(&r.body);
+        assert_eq!(m.iter().filter(|s| s.name == "rxpath_stage_dropped_packets_total").count(), 8);
+    }
+}
+
+#[test]
 fn a_capture_is_served_with_its_totals() {
     let dir = tree("capture-6.18-vm");
     let server = Server::start(&["--root", dir.to_str().unwrap()]);
