@@ -8,11 +8,13 @@ use crate::render::{
 use crate::report::Report;
 use crate::root::Root;
 use crate::sample::{Sample, Sampler};
+use crate::serve;
 use crate::source::cpuset;
 use crate::watch;
 use clap::{Args, Parser, Subcommand};
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Exit codes scripts can rely on.
@@ -36,12 +38,13 @@ It reads /proc and /sys, asks the driver through the SIOCETHTOOL ioctl and the k
 netlink; it never runs ethtool, ip or sysctl. Without root everything readable is shown and the \
 parts that need root say so.\n\n\
 Exit codes: 0 success (report: nothing to change), 1 report has findings, 2 error (nothing \
-was changed); watch stopped by signal N: 128 + N.",
+was changed); watch stopped by signal N: 128 + N; serve stopped by SIGTERM or SIGINT: 0.",
     after_help = "Examples:\n  rxpath report                 the receive path of this host\n  \
 rxpath report --json | jq '.path.stages[] | {stage, dropped}'\n  \
 rxpath capture /tmp/host1     save this host for later or for someone else\n  \
 rxpath report --root /tmp/host1   the same report, from the capture\n  \
-rxpath watch                  a live view, refreshed every second"
+rxpath watch                  a live view, refreshed every second\n  \
+rxpath serve                  Prometheus metrics on http://127.0.0.1:9417/metrics"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -84,6 +87,34 @@ watch reads the live host only: a capture (--root) is one snapshot with no rates
 SIGTERM, SIGINT or SIGHUP (exit code 128 + the signal's number)."
     )]
     Watch(WatchArgs),
+    /// Export the drop path to Prometheus: /metrics on 127.0.0.1:9417, read at each scrape.
+    #[command(
+        long_about = "Serve the receive path as Prometheus metrics: GET /metrics reads the host \
+at that moment and answers the numbers of `rxpath report --root` — counters since boot, which \
+Prometheus turns into rates (rate(rxpath_drops_total[1m])):\n\n  \
+rxpath_stage_entered_packets_total, rxpath_stage_dropped_packets_total  per stage, path order\n  \
+rxpath_drops_total{stage,counter,where,counted}  every drop counter by its kernel name; \
+sum by (stage) over counted=\"true\" is the stage's dropped\n  \
+rxpath_softnet_*_total{cpu}  processed, dropped, time_squeeze, received_rps, flow_limit_count\n  \
+rxpath_netdev_rx_packets_total{interface,counter}, rxpath_netdev_rx_bytes_total{interface}\n  \
+rxpath_rx_queue_packets_total, rxpath_rx_queue_drops_total{interface,queue}\n  \
+rxpath_udp_socket_drops_total{local,remote,inode}  the 100 sockets with the most drops\n  \
+rxpath_scrape_duration_seconds, rxpath_build_info, rxpath_source_available{source}\n\n\
+docs/metrics.md describes every family and the kernel counter behind it. The body is \
+OpenMetrics text (application/openmetrics-text; version=1.0.0). GET / is a page pointing to \
+/metrics; other paths answer 404, other methods 405.\n\n\
+Each scrape costs one sample of the host (a few milliseconds; rxpath_scrape_duration_seconds \
+says how long); nothing is cached, scrapes that arrive while a sample is taken share it. A scrape \
+interval of 15s to 60s is plenty: drops are counted by the kernel, none is missed between \
+scrapes. Counters that are 32 bits in the kernel (softnet_stat) wrap, which Prometheus treats as \
+a reset.\n\n\
+Listens on 127.0.0.1:9417 unless --listen says otherwise (0.0.0.0:9417 for every interface, \
+port 0 for any free port); the bound address is printed on standard error. A client must send \
+its request head within 3 s, a connection lasts at most 5 s, at most 64 are open at once. \
+SIGTERM or SIGINT stop it with exit code 0; a bad address or a port in use exits 2. Run it as \
+root to export the parts that need root (driver counters, socket details)."
+    )]
+    Serve(ServeArgs),
 }
 
 #[derive(Args, Debug)]
@@ -126,6 +157,18 @@ pub struct WatchArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// The address and port to listen on: `127.0.0.1:9417`, `0.0.0.0:9417`, `[::]:9417`; port 0
+    /// picks a free one (the bound address is printed on standard error).
+    #[arg(long, value_name = "ADDR", default_value = serve::DEFAULT_LISTEN, value_parser = parse_listen)]
+    pub listen: SocketAddr,
+    /// Serve the totals of a capture or a tree holding proc/ and sys/ instead of this host (for
+    /// trying dashboards and alerts against a saved host).
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
 pub struct CaptureArgs {
     /// A new or empty directory to write the capture into.
     pub dir: PathBuf,
@@ -154,6 +197,15 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     }
 }
 
+fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    s.trim().parse().map_err(|_| {
+        format!(
+            "`{s}` is not an address to listen on: give IP:PORT such as 127.0.0.1:9417, \
+             0.0.0.0:9417 or [::1]:9417 (a numeric IP; port 0 picks a free port)"
+        )
+    })
+}
+
 fn parse_cpus(s: &str) -> Result<CpuSelection, String> {
     if s == "all" {
         return Ok(CpuSelection::All);
@@ -168,6 +220,7 @@ pub fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Report(a) => report(a),
         Command::Watch(a) => watch(a),
+        Command::Serve(a) => serve(a),
         Command::Capture(a) => match capture::capture(&a.dir) {
             Ok(s) => {
                 let n = s.interfaces.value().map_or(0, Vec::len);
@@ -183,25 +236,29 @@ pub fn run(cli: Cli) -> i32 {
     }
 }
 
+/// The live host, or `--root DIR` when it is a tree rxpath can read.
+fn root_of(dir: Option<&Path>) -> Result<Root, String> {
+    let Some(dir) = dir else { return Ok(Root::live()) };
+    if !dir.is_dir() {
+        return Err(format!(
+            "--root {}: not a directory; give a capture (rxpath capture DIR) or a tree holding \
+             proc/ and sys/",
+            dir.display()
+        ));
+    }
+    if !dir.join("proc").is_dir() && !dir.join("sys").is_dir() {
+        return Err(format!(
+            "--root {}: holds neither proc/ nor sys/; give the directory that contains them",
+            dir.display()
+        ));
+    }
+    Ok(Root::at(dir))
+}
+
 fn report(a: ReportArgs) -> i32 {
-    let root = match &a.root {
-        Some(dir) => {
-            if !dir.is_dir() {
-                return fail(&format!(
-                    "--root {}: not a directory; give a capture (rxpath capture DIR) or a tree \
-                     holding proc/ and sys/",
-                    dir.display()
-                ));
-            }
-            if !dir.join("proc").is_dir() && !dir.join("sys").is_dir() {
-                return fail(&format!(
-                    "--root {}: holds neither proc/ nor sys/; give the directory that contains them",
-                    dir.display()
-                ));
-            }
-            Root::at(dir)
-        }
-        None => Root::live(),
+    let root = match root_of(a.root.as_deref()) {
+        Ok(r) => r,
+        Err(e) => return fail(&e),
     };
     if root.is_live() {
         live_reports(root, &a)
@@ -234,6 +291,28 @@ fn watch(a: WatchArgs) -> i32 {
     match watch::run(Root::live(), a.interval) {
         Ok(watch::Stop::Quit) => exit::OK,
         Ok(watch::Stop::Signal(sig)) => 128 + sig,
+        Err(e) => fail(&e),
+    }
+}
+
+fn serve(a: ServeArgs) -> i32 {
+    let root = match root_of(a.root.as_deref()) {
+        Ok(r) => r,
+        Err(e) => return fail(&e),
+    };
+    let listener = match serve::bind(a.listen) {
+        Ok(l) => l,
+        Err(e) => return fail(&e),
+    };
+    let ready = |addr| {
+        // Scripts and tests started with port 0 read the bound address from this line.
+        let _ = writeln!(io::stderr(), "rxpath serve: listening on http://{addr}/metrics");
+    };
+    match serve::run(listener, root, ready) {
+        Ok(sig) => {
+            let _ = writeln!(io::stderr(), "rxpath serve: stopped by signal {sig}");
+            exit::OK
+        }
         Err(e) => fail(&e),
     }
 }

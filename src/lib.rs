@@ -28,6 +28,7 @@ pub mod render;
 pub mod report;
 pub mod root;
 pub mod sample;
+pub mod serve;
 pub mod source;
 pub mod watch;
 

@@ -189,7 +189,8 @@ fn cpu_rows(delta: &Delta, sample: &Sample, secs: Option<f64>) -> Vec<CpuRow> {
         .collect()
 }
 
-fn queue_rows(delta: &Delta, sample: &Sample, secs: Option<f64>) -> Vec<QueueRow> {
+/// One row per receive queue of every interface (the report's queue table; the exporter's too).
+pub(crate) fn queue_rows(delta: &Delta, sample: &Sample, secs: Option<f64>) -> Vec<QueueRow> {
     let mut out = Vec::new();
     for i in sample.interfaces.value().into_iter().flatten() {
         let rates = delta.interfaces.value().and_then(|r| r.iter().find(|r| r.name == i.name));
@@ -258,7 +259,9 @@ fn find_owners(sockets: &mut [SocketRow], root: Option<&Root>) {
     }
 }
 
-fn socket_rows(delta: &Delta, secs: Option<f64>) -> Vec<SocketRow> {
+/// The UDP sockets that dropped, most drops first, owners not looked up yet (the report's socket
+/// table; the exporter's too).
+pub(crate) fn socket_rows(delta: &Delta, secs: Option<f64>) -> Vec<SocketRow> {
     let mut rows: Vec<SocketRow> = [&delta.udp, &delta.udp6]
         .into_iter()
         .filter_map(|p| p.value())

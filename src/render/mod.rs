@@ -1,7 +1,8 @@
 //! Rendering: turns Samples and Reports into text, JSON and the live terminal view of `watch`
-//! (and later Prometheus). Renderers never read the kernel.
+//! and Prometheus (`prometheus`: the exporter's OpenMetrics text). Renderers never read the kernel.
 
 pub mod layout;
+pub mod prometheus;
 pub mod report;
 pub mod text;
 pub mod tui;
