@@ -321,7 +321,7 @@ fn serve(a: ServeArgs) -> i32 {
 /// before it. One Sampler keeps the kernel files open across samples. The exit code is that of
 /// the last report.
 fn live_reports(root: Root, a: &ReportArgs) -> i32 {
-    let mut sampler = Sampler::with_interval(root, a.interval);
+    let mut sampler = Sampler::new(root);
     let mut earlier = std::sync::Arc::new(sampler.take());
     let mut code = exit::OK;
     for _ in 0..a.count.unwrap_or(1) {

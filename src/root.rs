@@ -57,8 +57,11 @@ struct OpenFiles {
     limit: usize,
     buf: Vec<u8>,
     /// A copy of /proc and /sys is made of regular files, which stay readable after they are
-    /// deleted or replaced: there a kept file is only used while it still has a name.
+    /// deleted or replaced: there a kept file is only used while it still has a name, checked
+    /// once every `period` rounds (an fstat per read was a third of a big host's sample).
     regular_files: bool,
+    /// One less than the rounds `close_unused` keeps a file open for (a settings period).
+    period: u64,
     /// Symlink targets last read: when `/sys/class/net/eth0` points at another device than
     /// before (renames), the files kept open under it belong to the old one and are closed.
     /// With the generation they were last read in, like `OpenFile::used`.
@@ -68,17 +71,22 @@ struct OpenFiles {
 struct OpenFile {
     file: fs::File,
     used: u64,
+    /// The round its link count was last checked in (regular files).
+    checked: u64,
 }
 
 impl OpenFiles {
     /// Reads `path` into `buf` through the open file for `key`, opening it when needed.
     fn load(&mut self, key: &str, path: &Path, buf: &mut Vec<u8>) -> io::Result<()> {
         let whole = self.regular_files || one_record(key);
+        let generation = self.generation;
         if let Some(of) = self.files.get_mut(key) {
-            if (!self.regular_files || still_linked(&of.file))
-                && pread_all(&of.file, buf, whole).is_ok()
-            {
-                of.used = self.generation;
+            let check = self.regular_files && generation.saturating_sub(of.checked) >= self.period;
+            if check {
+                of.checked = generation;
+            }
+            if (!check || still_linked(&of.file)) && pread_all(&of.file, buf, whole).is_ok() {
+                of.used = generation;
                 return Ok(());
             }
             // ENODEV (sysfs object removed), EIO (proc entry removed), ESRCH (process gone), or an
@@ -88,7 +96,8 @@ impl OpenFiles {
         let file = fs::File::open(path)?;
         pread_all(&file, buf, whole)?;
         if self.files.len() < self.limit {
-            self.files.insert(key.to_string(), OpenFile { file, used: self.generation });
+            let g = self.generation;
+            self.files.insert(key.to_string(), OpenFile { file, used: g, checked: g });
         }
         Ok(())
     }
@@ -185,19 +194,22 @@ impl Root {
             limit,
             buf: Vec::new(),
             regular_files: !self.live,
+            period: 1,
             links: HashMap::new(),
         }));
         self
     }
 
-    /// Closes the files kept open that were not read since the previous call: what a host no
-    /// longer has (a removed interface, an exited process) is not held open forever.
-    pub fn close_unused(&self) {
+    /// Ends a round of reads (one sample), closing the files kept open that were not read in the
+    /// last `rounds` rounds: what a host no longer has (a removed interface, an exited process) is
+    /// not held open forever, while a file read once every few rounds (a setting) stays open.
+    pub fn close_unused(&self, rounds: u64) {
         if let Some(m) = &self.open {
             let mut o = m.lock().unwrap_or_else(|e| e.into_inner());
-            let current = o.generation;
-            o.files.retain(|_, f| f.used == current);
-            o.links.retain(|_, (_, used)| *used == current);
+            o.period = rounds.saturating_sub(1).max(1);
+            let oldest = o.generation.saturating_sub(rounds.saturating_sub(1));
+            o.files.retain(|_, f| f.used >= oldest);
+            o.links.retain(|_, (_, used)| *used >= oldest);
             o.generation += 1;
         }
     }

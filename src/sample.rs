@@ -15,7 +15,7 @@ use crate::source::{
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Bumped when a key of the JSON format changes meaning or disappears (docs/sample-format.md).
 pub const FORMAT_VERSION: u32 = 1;
@@ -80,8 +80,10 @@ pub struct Interface {
     pub proc_net_dev: Avail<indexmap::IndexMap<String, u64>>,
     /// rtnetlink IFLA_STATS64: the only source of `rx_otherhost_dropped`.
     pub stats64: Avail<indexmap::IndexMap<String, u64>>,
-    pub queues: Avail<queues::Queues>,
-    pub irqs: Avail<Vec<irq::NicIrq>>,
+    /// Shared with the sampler that keeps it between re-reads (settings).
+    pub queues: Arc<Avail<queues::Queues>>,
+    /// Shared likewise.
+    pub irqs: Arc<Avail<Vec<irq::NicIrq>>>,
     pub ethtool: ethtool::EthtoolInfo,
 }
 
@@ -127,8 +129,8 @@ impl Sample {
 ///
 /// - **Open files**: kernel files stay open and are re-read from offset 0 into one reused buffer
 ///   (`Root::keep_open`); files a sample no longer reads (a removed interface) are closed after it.
-/// - **Settings are re-read in turn**, each at least every `SETTINGS_EVERY` samples (fewer at long
-///   intervals, see `with_interval`): an interface's sysfs attributes, queues (RPS/XPS masks), IRQs
+/// - **Settings are re-read in turn**, each at least every `SETTINGS_EVERY` samples and every
+///   `SETTINGS_MAX_AGE`, whichever comes first: an interface's sysfs attributes, queues (RPS/XPS masks), IRQs
 ///   and their affinities, ethtool rings/channels/coalescing/features; sysctls; CPUs and NUMA
 ///   nodes; the environment. Counters are read every sample, and so is what a setting's age could
 ///   make wrong: the interface list, each ifindex (a re-created interface is read anew at once)
@@ -150,38 +152,40 @@ pub struct Sampler {
     kept: Kept,
 }
 
-/// A sampler re-reads each setting at least once in this many samples.
+/// A sampler re-reads each setting at least once in this many samples...
 pub const SETTINGS_EVERY: u64 = 30;
 
-/// ...and at least this often, for long intervals (`Sampler::with_interval`).
+/// ...and once it is this old, for long intervals (a scrape every 15 s, a report every minute).
 pub const SETTINGS_MAX_AGE: Duration = Duration::from_secs(30);
 
 impl Sampler {
-    /// A sampler that re-reads settings every `SETTINGS_EVERY` samples.
+    /// A sampler that re-reads each setting every `SETTINGS_EVERY` samples or `SETTINGS_MAX_AGE`.
     pub fn new(root: Root) -> Sampler {
         Sampler::every(root, SETTINGS_EVERY)
     }
 
-    /// A sampler for samples `interval` apart: settings are re-read every `SETTINGS_EVERY`
-    /// samples, or sooner so that none is older than `SETTINGS_MAX_AGE` (every sample at 30 s).
-    pub fn with_interval(root: Root, interval: Duration) -> Sampler {
-        let per_age = SETTINGS_MAX_AGE.as_nanos() / interval.as_nanos().max(1);
-        Sampler::every(root, u64::try_from(per_age).unwrap_or(u64::MAX).clamp(1, SETTINGS_EVERY))
-    }
-
-    /// A sampler that re-reads each setting every `every` samples (1: every sample).
+    /// A sampler that re-reads each setting every `every` samples (1: every sample), or once it is
+    /// `SETTINGS_MAX_AGE` old.
     pub fn every(root: Root, every: u64) -> Sampler {
         let _ = crate::root::raise_nofile_limit(65_536);
-        let kept = Kept {
-            clock: Some(Clock { taken: 0, every: every.max(1), parts: 0 }),
-            ..Kept::default()
+        let clock = Clock {
+            taken: 0,
+            every: every.max(1),
+            parts: 0,
+            max_age: SETTINGS_MAX_AGE,
+            now: Instant::now(),
         };
-        Sampler { root: root.keep_open(), kept }
+        Sampler { root: root.keep_open(), kept: Kept { clock: Some(clock), ..Kept::default() } }
     }
 
     pub fn take(&mut self) -> Sample {
+        if let Some(c) = &mut self.kept.clock {
+            c.now = Instant::now();
+        }
         let (s, _) = read(&self.root, &mut self.kept);
-        self.root.close_unused();
+        // A setting is read at least once a period: its files stay open that long.
+        let period = self.kept.clock.as_ref().map_or(1, |c| c.every);
+        self.root.close_unused(period.saturating_add(1));
         if let Some(c) = &mut self.kept.clock {
             c.taken += 1;
         }
@@ -214,24 +218,38 @@ struct Clock {
     every: u64,
     /// Parts kept so far: each new part starts at another age (see `due_after_read`).
     parts: u64,
+    max_age: Duration,
+    /// When this sample began.
+    now: Instant,
 }
 
 impl Clock {
-    /// The sample at which a part read now is read again: `every` samples on, except that a part
+    /// When a part read now is read again: `every` samples or `max_age` on, except that a part
     /// read for the first time comes due sooner by its turn among all parts, which spreads the
-    /// re-reads of a whole host over `every` samples instead of stacking them on one.
-    fn due_after_read(&mut self, first: bool) -> u64 {
-        let mut after = self.every;
+    /// re-reads of a whole host over the period instead of stacking them on one sample.
+    fn due_after_read(&mut self, first: bool) -> Due {
+        let mut turns = self.every;
         if first {
-            after -= self.parts % self.every;
+            turns -= self.parts % self.every;
             self.parts += 1;
         }
-        self.taken + after
+        let age = self.max_age.mul_f64(turns as f64 / self.every as f64);
+        Due { sample: self.taken + turns, at: self.now + age }
+    }
+
+    fn is_due(&self, d: &Due) -> bool {
+        self.taken >= d.sample || self.now >= d.at
     }
 }
 
+/// When a kept part is read again: at this sample or this time, whichever comes first.
+struct Due {
+    sample: u64,
+    at: Instant,
+}
+
 struct Aged<T> {
-    due: u64,
+    due: Due,
     value: T,
 }
 
@@ -239,13 +257,13 @@ struct Aged<T> {
 #[derive(Clone)]
 struct Settings {
     sysfs: iface::SysfsIface,
-    queues: Avail<queues::Queues>,
-    irqs: Avail<Vec<irq::NicIrq>>,
+    queues: Arc<Avail<queues::Queues>>,
+    irqs: Arc<Avail<Vec<irq::NicIrq>>>,
     ethtool: ethtool::EthtoolInfo,
 }
 
 struct KeptUdp {
-    due: u64,
+    due: Due,
     /// The UDP error counters when the table was read.
     errors: u64,
     sockets: Arc<udp::UdpSockets>,
@@ -259,7 +277,7 @@ impl Kept {
         read: impl FnOnce() -> T,
     ) -> T {
         let Some(c) = clock else { return read() };
-        if let Some(a) = slot.as_ref().filter(|a| c.taken < a.due) {
+        if let Some(a) = slot.as_ref().filter(|a| !c.is_due(&a.due)) {
             return a.value.clone();
         }
         let value = read();
@@ -309,15 +327,13 @@ fn read(root: &Root, kept: &mut Kept) -> (Sample, KernelRecord) {
     for name in name_list {
         let kept_one = kept.interfaces.get(name).filter(|k| {
             let c = kept.clock.as_ref().expect("only a sampler keeps interfaces");
-            c.taken < k.due && k.value.sysfs.ifindex == iface::read_ifindex(root, name)
+            !c.is_due(&k.due) && k.value.sysfs.ifindex == iface::read_ifindex(root, name)
         });
         let s = match kept_one {
             Some(k) => {
                 let mut s = k.value.clone();
                 iface::refresh_link_state(root, &mut s.sysfs);
-                if s.sysfs.statistics.is_available() {
-                    s.sysfs.statistics = iface::read_statistics_of(root, name);
-                }
+                iface::refresh_statistics(root, &mut s.sysfs);
                 if root.is_live() {
                     s.ethtool.stats = match kept.ethtool_socket() {
                         Ok(sock) => ethtool::read_stats_with(sock, name),
@@ -350,7 +366,7 @@ fn read(root: &Root, kept: &mut Kept) -> (Sample, KernelRecord) {
 
     for &i in &fresh {
         let s = &mut settings[i];
-        if let Avail::Value(list) = &mut s.irqs {
+        if let Avail::Value(list) = Arc::make_mut(&mut s.irqs) {
             let ifindex = s.sysfs.ifindex.value().copied();
             map_irq_queues(list, &s.sysfs.name, ifindex, &interrupts, &record.netdev_genl);
         }
@@ -459,8 +475,8 @@ fn read_settings(
         },
         _ => record.ethtool_of(name),
     };
-    let queues = queues::read(root, name);
-    let irqs = irq::read(root, &sysfs);
+    let queues = Arc::new(queues::read(root, name));
+    let irqs = Arc::new(irq::read(root, &sysfs));
     Settings { sysfs, queues, irqs, ethtool }
 }
 
@@ -475,7 +491,7 @@ fn read_udp(
         return Arc::new(udp::read_with_sock_diag(root, record.udp_sock_diag.as_ref()));
     };
     if let Some(k) = &kept.udp
-        && c.taken < k.due
+        && !c.is_due(&k.due)
         && Some(k.errors) == errors
     {
         return Arc::clone(&k.sockets);
@@ -619,6 +635,31 @@ mod tests {
 
     fn queue(id: u32, type_: QueueType, napi_id: u32) -> Queue {
         Queue { ifindex: 2, id, type_, napi_id: Some(napi_id) }
+    }
+
+    #[test]
+    fn parts_come_due_by_count_or_by_age_and_start_staggered() {
+        let mut c = Clock {
+            taken: 0,
+            every: 4,
+            parts: 0,
+            max_age: Duration::from_secs(3600),
+            now: Instant::now(),
+        };
+        // Four new parts: due after 4, 3, 2 and 1 samples, so one re-read per sample.
+        let dues: Vec<Due> = (0..4).map(|_| c.due_after_read(true)).collect();
+        assert_eq!(dues.iter().map(|d| d.sample).collect::<Vec<_>>(), vec![4, 3, 2, 1]);
+        c.taken = 2;
+        let due_now: Vec<bool> = dues.iter().map(|d| c.is_due(d)).collect();
+        assert_eq!(due_now, vec![false, false, true, true]);
+        // Read again: a full period on, whatever its first turn was.
+        assert_eq!(c.due_after_read(false).sample, 6);
+        // By age: a long interval reaches max_age before the count.
+        c.max_age = Duration::from_millis(1);
+        let d = c.due_after_read(false);
+        assert!(!c.is_due(&d));
+        c.now += Duration::from_millis(2);
+        assert!(c.is_due(&d), "older than max_age");
     }
 
     #[test]

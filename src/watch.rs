@@ -97,7 +97,7 @@ pub fn run(root: Root, interval: Duration) -> Result<Stop, String> {
 /// A baseline sample, then one report per interval over the interval before it. The Sampler keeps
 /// the kernel files open on this thread (and in its network namespace) for the whole run.
 fn sample_loop(root: Root, interval: Duration, tx: &SyncSender<Report>) {
-    let mut sampler = Sampler::with_interval(root, interval);
+    let mut sampler = Sampler::new(root);
     let mut earlier = Arc::new(sampler.take());
     loop {
         thread::sleep(interval);

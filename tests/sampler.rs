@@ -205,12 +205,16 @@ fn interrupts_fall_back_to_proc_when_a_per_cpu_count_is_missing() {
 fn files_a_sample_no_longer_reads_are_closed() {
     let dir = tempfile::tempdir().unwrap();
     synth::write(dir.path(), &synth::Spec::small(), 0).unwrap();
-    let mut sampler = Sampler::new(Root::at(dir.path()));
+    // Files stay open for a settings period (2 samples here), then close.
+    let mut sampler = Sampler::every(Root::at(dir.path()), 2);
     sampler.take();
     let with_eth0 = sampler.root().open_files();
     fs::remove_file(dir.path().join("sys/class/net/eth0")).unwrap();
     let s = sampler.take();
     assert!(s.interface("eth0").is_none());
+    assert_eq!(sampler.root().open_files(), with_eth0, "kept for the period");
+    sampler.take();
+    sampler.take();
     let without = sampler.root().open_files();
     assert!(without + 40 < with_eth0, "eth0's files closed: {with_eth0} → {without}");
 }

@@ -130,9 +130,19 @@ pub fn read_but_statistics(root: &Root, name: &str, statistics: Option<Unavailab
     }
 }
 
-/// Only `statistics/` of one interface (what a `Sampler` reads every sample on a tree).
-pub fn read_statistics_of(root: &Root, name: &str) -> Avail<IndexMap<String, u64>> {
-    read_statistics(root, &format!("{}/statistics", net_dir(root, name)))
+/// Re-reads the counters of `statistics/` already in `i` (a `Sampler`, every sample on a tree):
+/// the directory holds the same files for the interface's whole life, so it is not listed again.
+/// A counter that no longer reads is left out, as in a first read.
+pub fn refresh_statistics(root: &Root, i: &mut SysfsIface) {
+    let Avail::Value(stats) = &mut i.statistics else { return };
+    let dir = format!("{}/statistics", net_dir(root, &i.name));
+    stats.retain(|n, v| match root.read_with(&format!("{dir}/{n}"), parse_num::<u64>) {
+        Ok(Ok(now)) => {
+            *v = now;
+            true
+        }
+        _ => false,
+    });
 }
 
 /// Re-reads what says whether the link is up (flags, operstate, carrier, dormant) into `i`: a
