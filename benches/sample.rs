@@ -18,10 +18,27 @@ fn sample(c: &mut Criterion) {
     let (r0, r1) = (Root::at(t0.path()), Root::at(t1.path()));
     let mut g = c.benchmark_group("big");
     g.bench_function("Sample::take", |b| b.iter(|| Sample::take(black_box(&r0))));
+    // Steady state: settings re-read in turn (one in SETTINGS_EVERY samples each), the NIC IRQs'
+    // per_cpu_count, the socket table kept while no UDP error counter moves.
     let mut sampler = Sampler::new(Root::at(t0.path()));
     g.bench_function("Sampler::take", |b| b.iter(|| sampler.take()));
-    let (s0, s1) = (Sample::take(&r0), Sample::take(&r1));
+    // Two sampler samples a second apart: every NIC IRQ and 200 of the 10,000 sockets moved.
+    let s0 = Sampler::new(Root::at(t0.path())).take();
+    let s1 = Sampler::new(Root::at(t1.path())).take();
     g.bench_function("Delta::between", |b| b.iter(|| Delta::between(black_box(&s0), &s1)));
+    // What a refresh costs: the steady-state sample, then the rates of a second in which
+    // everything moved.
+    g.bench_function("Sampler::take + Delta::between", |b| {
+        b.iter(|| {
+            black_box(sampler.take());
+            Delta::between(black_box(&s0), &s1)
+        })
+    });
+    let (o0, o1) = (Sample::take(&r0), Sample::take(&r1));
+    g.bench_function("Delta::between one-shot samples", |b| {
+        b.iter(|| Delta::between(black_box(&o0), &o1))
+    });
+    drop(r1);
     g.finish();
 
     let small = tempfile::tempdir().expect("a temporary directory");

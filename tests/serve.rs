@@ -317,7 +317,7 @@ fn sockets_are_capped_to_the_most_drops() {
     let mut s = sample_of("capture-6.18-vm");
     let n = SOCKETS_MAX as u16 + 50;
     let socks = (1..=n).map(|p| udp_socket(p, u64::from(p))).chain([udp_socket(9999, 0)]);
-    s.udp.udp = Avail::Value(socks.collect());
+    std::sync::Arc::make_mut(&mut s.udp).udp = Avail::Value(socks.collect());
     let (_, m) = encoded(Scrape::since_boot(s));
     let exported: Vec<&Series> =
         m.iter().filter(|s| s.name == "rxpath_udp_socket_drops_total").collect();

@@ -353,7 +353,7 @@ mod tests {
         if let Some(d) = s.iface_mut("eth0").sysfs.device.as_mut() {
             d.numa_node = Avail::Value(0);
         }
-        if let Avail::Value(irqs) = &mut s.iface_mut("eth0").irqs {
+        if let Avail::Value(irqs) = std::sync::Arc::make_mut(&mut s.iface_mut("eth0").irqs) {
             irqs.iter_mut().for_each(|q| q.node = Avail::Value(0));
         }
         let f = s.finding("rps_off").expect("fires");

@@ -47,7 +47,9 @@ impl Scene {
                 }
             }
             let i = iface_in(s, name);
-            let Avail::Value(irqs) = &mut i.irqs else { panic!("{name} has no IRQs") };
+            let Avail::Value(irqs) = std::sync::Arc::make_mut(&mut i.irqs) else {
+                panic!("{name} has no IRQs")
+            };
             let template = irqs[0].clone();
             for irq in irqs.iter_mut() {
                 if irq.queue.as_ref().is_some_and(|r| r.kind != QueueKind::Tx) {
@@ -67,7 +69,7 @@ impl Scene {
                 });
                 irqs.push(irq);
             }
-            if let Avail::Value(queues) = &mut i.queues {
+            if let Avail::Value(queues) = std::sync::Arc::make_mut(&mut i.queues) {
                 let template = queues.rx[0].clone();
                 queues.rx = (0..n).map(|index| RxQueue { index, ..template.clone() }).collect();
             }
@@ -238,7 +240,7 @@ fn iface_in<'a>(s: &'a mut Sample, name: &str) -> &'a mut Interface {
 fn nic_irq_in(s: &mut Sample, irq: u32) -> &mut crate::source::irq::NicIrq {
     let Avail::Value(ifs) = &mut s.interfaces else { panic!("no interfaces") };
     ifs.iter_mut()
-        .filter_map(|i| match &mut i.irqs {
+        .filter_map(|i| match std::sync::Arc::make_mut(&mut i.irqs) {
             Avail::Value(v) => Some(v),
             Avail::Unavailable(_) => None,
         })

@@ -96,6 +96,8 @@ fn queues_in<'a>(
 ) -> &'a mut crate::source::queues::Queues {
     let Avail::Value(ifs) = &mut s.interfaces else { panic!("no interfaces") };
     let i = ifs.iter_mut().find(|i| i.name == iface).expect("interface in the fixture");
-    let Avail::Value(q) = &mut i.queues else { panic!("no queues for {iface}") };
+    let Avail::Value(q) = std::sync::Arc::make_mut(&mut i.queues) else {
+        panic!("no queues for {iface}")
+    };
     q
 }

@@ -221,27 +221,37 @@ pub fn parse_per_cpu_count(text: &str) -> Result<Vec<u64>, ParseError> {
     let Some(body) = text.strip_suffix('\n') else {
         return Err(ParseError::new(1, "cut short (no newline): the page was full"));
     };
-    let mut out = Vec::with_capacity(body.len() / 2 + 1);
-    let mut v: u64 = 0;
-    let mut digits = 0usize;
-    for b in body.bytes() {
-        match b {
-            b'0'..=b'9' if digits < 20 => {
-                v = v.saturating_mul(10).saturating_add(u64::from(b - b'0'));
-                digits += 1;
+    // A tight byte loop: a 512-CPU host has 260 NIC IRQ rows of 512 counts each, every sample.
+    let b = body.as_bytes();
+    let mut out = Vec::with_capacity(b.len() / 2 + 1);
+    let mut i = 0;
+    loop {
+        // Most CPUs never saw the IRQ: "0," in one step.
+        if b.get(i) == Some(&b'0') && b.get(i + 1) == Some(&b',') {
+            out.push(0);
+            i += 2;
+            continue;
+        }
+        let start = i;
+        let mut v: u64 = 0;
+        while let Some(d) = b.get(i).map(|c| c.wrapping_sub(b'0')).filter(|d| *d <= 9) {
+            v = v * 10 + u64::from(d);
+            i += 1;
+            // `%u`: at most 10 digits, which keeps `v` far from overflowing.
+            if i - start > 10 {
+                return Err(ParseError::new(1, "a count longer than 10 digits"));
             }
-            b',' if digits > 0 => {
-                out.push(v);
-                (v, digits) = (0, 0);
-            }
-            _ => return Err(ParseError::new(1, format!("unexpected byte {:?}", b as char))),
+        }
+        if i == start {
+            return Err(ParseError::new(1, format!("not a count at byte {i}")));
+        }
+        out.push(v);
+        match b.get(i) {
+            None => return Ok(out),
+            Some(b',') => i += 1,
+            Some(c) => return Err(ParseError::new(1, format!("unexpected byte {:?}", *c as char))),
         }
     }
-    if digits == 0 {
-        return Err(ParseError::new(1, "empty or ends with a comma"));
-    }
-    out.push(v);
-    Ok(out)
 }
 
 /// A CPU list where an empty line is the empty set (an IRQ not yet started has no effective CPU).
