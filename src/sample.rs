@@ -334,12 +334,13 @@ fn read(root: &Root, kept: &mut Kept) -> (Sample, KernelRecord) {
                 let mut s = k.value.clone();
                 iface::refresh_link_state(root, &mut s.sysfs);
                 iface::refresh_statistics(root, &mut s.sysfs);
-                if root.is_live() {
+                // A driver without `ethtool -S` stays without it: only asked at the next re-read.
+                if root.is_live() && s.ethtool.stats.is_available() {
                     s.ethtool.stats = match kept.ethtool_socket() {
                         Ok(sock) => ethtool::read_stats_with(sock, name),
                         Err(why) => Avail::missing(format!("{name}: SIOCETHTOOL"), why.clone()),
                     };
-                } else {
+                } else if !root.is_live() {
                     s.ethtool = record.ethtool_of(name);
                 }
                 s
