@@ -210,6 +210,8 @@ struct Kept {
     udp: Option<KeptUdp>,
     /// One ioctl socket for every ethtool read of the run (opened on first use).
     ethtool: Option<Result<ethtool::EthtoolSocket, String>>,
+    /// The record of a capture (not live), loaded on the first sample.
+    record: Option<KernelRecord>,
 }
 
 struct Clock {
@@ -312,6 +314,9 @@ fn read(root: &Root, kept: &mut Kept) -> (Sample, KernelRecord) {
     // A live sampler asks ethtool and sock_diag itself, as far as they are due.
     let mut record = if sampler && root.is_live() && !root.is_recording() {
         KernelRecord::live_counters()
+    } else if sampler && !root.is_live() {
+        // A capture's record does not change: loaded (and its JSON parsed) once per sampler.
+        kept.record.get_or_insert_with(|| KernelRecord::obtain(root, name_list)).clone()
     } else {
         KernelRecord::obtain(root, name_list)
     };
@@ -325,15 +330,18 @@ fn read(root: &Root, kept: &mut Kept) -> (Sample, KernelRecord) {
     let mut fresh = Vec::new();
     let mut settings = Vec::new();
     for name in name_list {
-        let kept_one = kept.interfaces.get(name).filter(|k| {
+        // The directory is looked up once per interface and sample (a readlink each time).
+        let kept_one = kept.interfaces.get(name).and_then(|k| {
             let c = kept.clock.as_ref().expect("only a sampler keeps interfaces");
-            !c.is_due(&k.due) && k.value.sysfs.ifindex == iface::read_ifindex(root, name)
+            let dir = iface::net_dir(root, name);
+            let same =
+                !c.is_due(&k.due) && k.value.sysfs.ifindex == iface::read_ifindex(root, &dir);
+            same.then_some((k, dir))
         });
         let s = match kept_one {
-            Some(k) => {
+            Some((k, dir)) => {
                 let mut s = k.value.clone();
-                iface::refresh_link_state(root, &mut s.sysfs);
-                iface::refresh_statistics(root, &mut s.sysfs);
+                iface::refresh(root, &dir, &mut s.sysfs);
                 // A driver without `ethtool -S` stays without it: only asked at the next re-read.
                 if root.is_live() && s.ethtool.stats.is_available() {
                     s.ethtool.stats = match kept.ethtool_socket() {

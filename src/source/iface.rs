@@ -130,28 +130,24 @@ pub fn read_but_statistics(root: &Root, name: &str, statistics: Option<Unavailab
     }
 }
 
-/// Re-reads the counters of `statistics/` already in `i` (a `Sampler`, every sample on a tree):
-/// the directory holds the same files for the interface's whole life, so it is not listed again.
-/// A counter that no longer reads is left out, as in a first read.
-pub fn refresh_statistics(root: &Root, i: &mut SysfsIface) {
+/// Re-reads, in the interface's directory `dir` (`net_dir`), what a `Sampler` reads every sample
+/// while the rest of the interface's attributes are settings it re-reads less often: whether the
+/// link is up (flags, operstate, carrier, dormant), as a link going down is news, and the counters
+/// of `statistics/` already in `i` (a tree), by their names: the directory holds the same files for
+/// the interface's whole life, so it is not listed again. A counter that no longer reads is left
+/// out, as in a first read.
+pub fn refresh(root: &Root, dir: &str, i: &mut SysfsIface) {
+    let s = link_state(root, dir);
+    (i.flags, i.flag_names, i.operstate, i.carrier) =
+        (s.flags, s.flag_names, s.operstate, s.carrier);
     let Avail::Value(stats) = &mut i.statistics else { return };
-    let dir = format!("{}/statistics", net_dir(root, &i.name));
-    stats.retain(|n, v| match root.read_with(&format!("{dir}/{n}"), parse_num::<u64>) {
+    stats.retain(|n, v| match root.read_with(&format!("{dir}/statistics/{n}"), parse_num::<u64>) {
         Ok(Ok(now)) => {
             *v = now;
             true
         }
         _ => false,
     });
-}
-
-/// Re-reads what says whether the link is up (flags, operstate, carrier, dormant) into `i`: a
-/// `Sampler` does it every sample, as a link going down is news, while the rest of the interface's
-/// attributes are settings it re-reads less often.
-pub fn refresh_link_state(root: &Root, i: &mut SysfsIface) {
-    let s = link_state(root, &net_dir(root, &i.name));
-    (i.flags, i.flag_names, i.operstate, i.carrier) =
-        (s.flags, s.flag_names, s.operstate, s.carrier);
 }
 
 struct LinkState {
@@ -179,9 +175,10 @@ fn link_state(root: &Root, dir: &str) -> LinkState {
     LinkState { flags, flag_names, operstate, carrier }
 }
 
-/// The interface's ifindex: a new one under the same name is another device.
-pub fn read_ifindex(root: &Root, name: &str) -> Avail<u32> {
-    read_attr(root, &format!("{}/ifindex", net_dir(root, name)), parse_num)
+/// The ifindex of the interface whose directory is `dir` (`net_dir`): a new one under the same
+/// name is another device.
+pub fn read_ifindex(root: &Root, dir: &str) -> Avail<u32> {
+    read_attr(root, &format!("{dir}/ifindex"), parse_num)
 }
 
 /// The directory under this root where the interface's bus device (see `DeviceInfo::bus_device`)
