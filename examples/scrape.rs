@@ -7,21 +7,18 @@
 //! scrapes, as in the server); `small` and `big` read a synthetic host (benches/synth). Prints the
 //! median wall time and thread CPU time of each part, and the size of the text.
 
+#[path = "common/cpu_time.rs"]
+mod cpu_time;
 #[path = "../benches/synth/mod.rs"]
 mod synth;
+
+use cpu_time::thread_cpu;
 
 use rxpath::render::prometheus::{self, Scrape};
 use rxpath::{Root, Sampler};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn thread_cpu() -> Duration {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
 
 /// Wall and CPU time of each call.
 #[derive(Default)]

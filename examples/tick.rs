@@ -8,8 +8,12 @@
 //! test backend). Only those are timed, in this thread's CPU time; writing the tree is not.
 //! Prints the median of each part and the share of one core at a 1 s interval.
 
+#[path = "common/cpu_time.rs"]
+mod cpu_time;
 #[path = "../benches/synth/mod.rs"]
 mod synth;
+
+use cpu_time::thread_cpu;
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -19,13 +23,6 @@ use rxpath::{Root, Sampler};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
-
-fn thread_cpu() -> Duration {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
 
 fn timed<T>(spent: &mut Vec<Duration>, f: impl FnOnce() -> T) -> T {
     let t0 = thread_cpu();
