@@ -58,10 +58,7 @@ pub fn driver(i: &Interface) -> &str {
 
 /// How often IRQ `irq` fired (all CPUs), from /proc/interrupts.
 pub fn irq_fired(ctx: &Context, irq: u32) -> Option<Amount> {
-    let secs = ctx.delta.secs();
-    let label = irq.to_string();
-    let r = ctx.delta.irqs.value()?.iter().find(|r| r.irq == label)?;
-    amount(&r.total, secs)
+    amount(&ctx.irqs.get(&irq)?.total, ctx.delta.secs())
 }
 
 /// The IRQs of an interface's receive queues (rx or combined), in queue order.
