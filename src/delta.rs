@@ -15,6 +15,7 @@ use crate::source::netlink::netdev::{NetdevGenl, QStats, QueueType};
 use crate::source::{interrupts, snmp, softirqs, softnet, stat, udp};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
@@ -1057,13 +1058,17 @@ fn irq_pair(
         && named(er)
         && named(lr)
         && (er.actions != lr.actions || er.chip != lr.chip || er.hwirq != lr.hwirq);
-    let reset_why = if recreated {
-        format!("IRQ {} now belongs to {:?} (was {:?})", lr.irq, lr.actions, er.actions)
+    // Built for every row, needed for the odd one: no allocation unless the IRQ was recreated.
+    let reset_why: Cow<str> = if recreated {
+        format!("IRQ {} now belongs to {:?} (was {:?})", lr.irq, lr.actions, er.actions).into()
     } else {
         "the IRQ was freed and requested again (driver reload), which restarts its counts".into()
     };
     let per_cpu: Vec<CpuRate> = if recreated {
-        per_cpu_alone(&l.cpus, &lr.counts, |v| Rate::Reset { why: reset_why.clone(), at_least: v })
+        per_cpu_alone(&l.cpus, &lr.counts, |v| Rate::Reset {
+            why: reset_why.to_string(),
+            at_least: v,
+        })
     } else {
         per_cpu_pair(cols, &er.counts, &lr.counts, true, |a, b| {
             counter_maybe_u32(a, b, secs, &reset_why)
@@ -1071,7 +1076,7 @@ fn irq_pair(
     };
     let one_value = er.counts.is_empty() && lr.counts.is_empty();
     let total = if recreated {
-        Rate::Reset { why: reset_why, at_least: lr.total }
+        Rate::Reset { why: reset_why.into_owned(), at_least: lr.total }
     } else if one_value {
         // ERR/MIS: a global atomic_t, never cleared.
         counter_wrapping_u32(er.total, lr.total, secs)
