@@ -451,17 +451,18 @@ fn softnet(b: &mut Builder, delta: &Delta) {
     let secs = b.secs;
     let mut squeeze = Amount::of(0, secs);
     for c in delta.softnet.value().into_iter().flatten() {
-        let cpu = format!("cpu{}", c.cpu);
+        // Named only when it dropped: 512 names a second otherwise.
+        let cpu = || format!("cpu{}", c.cpu);
         let (p, d) = (amount(&c.processed, secs), amount(&c.dropped, secs));
         for a in [p, d].into_iter().flatten() {
             b.entered(StageId::Softirq, a);
             b.entered(StageId::Backlog, a);
         }
-        if let Some(d) = d {
-            push_if(b, StageId::Backlog, "softnet.dropped", Some(&cpu), d, true);
+        if let Some(d) = d.filter(|d| d.count > 0) {
+            push_if(b, StageId::Backlog, "softnet.dropped", Some(&cpu()), d, true);
         }
-        if let Some(f) = amount(&c.flow_limit_count, secs)
-            && push_if(b, StageId::Backlog, "softnet.flow_limit_count", Some(&cpu), f, false)
+        if let Some(f) = amount(&c.flow_limit_count, secs).filter(|f| f.count > 0)
+            && push_if(b, StageId::Backlog, "softnet.flow_limit_count", Some(&cpu()), f, false)
         {
             b.note(StageId::Backlog, "inside softnet.dropped: the flow limit dropped these");
         }
