@@ -119,3 +119,106 @@ pub fn parse_num<T: FromStr>(text: &str) -> Result<T, ParseError> {
         ParseError::new(0, format!("not a number of the expected range: {shown:?}"))
     })
 }
+
+/// The fields of `s` between runs of ASCII whitespace, as `str::split_ascii_whitespace` gives
+/// them, in a plain byte loop: the per-CPU files of a 512-CPU host are tens of thousands of fields,
+/// parsed every sample, and the std splitter was most of their cost.
+pub(crate) fn fields(s: &str) -> Fields<'_> {
+    Fields { s, at: 0 }
+}
+
+pub(crate) struct Fields<'a> {
+    s: &'a str,
+    at: usize,
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let b = self.s.as_bytes();
+        let mut i = self.at;
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i == b.len() {
+            self.at = i;
+            return None;
+        }
+        let start = i;
+        while i < b.len() && !b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        self.at = i;
+        // Both ends sit next to ASCII bytes (or the ends of `s`): char boundaries.
+        Some(&self.s[start..i])
+    }
+}
+
+/// Decimal digits only (no sign, no space) to a number; `None` for anything else or more than
+/// fits. Hand-rolled: `str::parse` checks signs and radix for every one of thousands of fields.
+pub(crate) fn dec_u64(s: &str) -> Option<u64> {
+    if s.is_empty() || s.len() > 20 {
+        return None;
+    }
+    s.bytes().try_fold(0u64, |v, b| {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v.checked_mul(10)?.checked_add(u64::from(d))
+    })
+}
+
+/// Hex digits (either case, no `0x`) to a number; `None` for anything else or more than fits.
+pub(crate) fn hex_u64(s: &str) -> Option<u64> {
+    if s.is_empty() || s.len() > 16 {
+        return None;
+    }
+    s.bytes().try_fold(0u64, |v, b| {
+        let d = match b {
+            b'0'..=b'9' => b - b'0',
+            b'A'..=b'F' => b - b'A' + 10,
+            b'a'..=b'f' => b - b'a' + 10,
+            _ => return None,
+        };
+        Some(v << 4 | u64::from(d))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn fields_and_numbers() {
+        assert_eq!(fields(" a\tbb \n c  ").collect::<Vec<_>>(), ["a", "bb", "c"]);
+        assert_eq!(fields("   ").next(), None);
+        assert_eq!(dec_u64("18446744073709551615"), Some(u64::MAX));
+        assert_eq!(dec_u64("18446744073709551616"), None);
+        assert_eq!((dec_u64("+1"), dec_u64(""), dec_u64("1 ")), (None, None, None));
+        assert_eq!(hex_u64("fFfFfFfFfFfFfFfF"), Some(u64::MAX));
+        assert_eq!((hex_u64("0x1"), hex_u64(""), hex_u64("g")), (None, None, None));
+    }
+
+    proptest! {
+        #[test]
+        fn fields_split_as_std_does(s in "[ \\t\\n\\x0ba-z0-9é\\-]{0,40}") {
+            let ours: Vec<&str> = fields(&s).collect();
+            let std: Vec<&str> = s.split_ascii_whitespace().collect();
+            prop_assert_eq!(ours, std);
+        }
+
+        #[test]
+        fn numbers_parse_as_std_does(s in "[0-9a-fA-F+\\- ]{0,22}") {
+            let digits = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+            prop_assert_eq!(dec_u64(&s), s.parse::<u64>().ok().filter(|_| digits));
+            let hex = !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit());
+            prop_assert_eq!(
+                hex_u64(&s),
+                u64::from_str_radix(&s, 16).ok().filter(|_| hex && s.len() <= 16)
+            );
+        }
+    }
+}

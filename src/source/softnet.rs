@@ -8,7 +8,7 @@
 //! every CPU is online, because offline CPUs are skipped; so the reader maps rows to
 //! `/sys/devices/system/cpu/online` when it can, and says which way it took in `cpu_id_source`.
 
-use super::{ParseError, cpuset};
+use super::{ParseError, cpuset, fields, hex_u64};
 use crate::avail::{Avail, Unavailable};
 use crate::root::Root;
 use serde::{Deserialize, Serialize};
@@ -94,7 +94,7 @@ fn parse_rows(text: &str) -> Result<(Vec<RawRow>, usize), ParseError> {
     for (i, line) in text.lines().enumerate() {
         let lineno = i + 1;
         cols.clear();
-        for tok in line.split_ascii_whitespace() {
+        for tok in fields(line) {
             cols.push(parse_hex(tok).ok_or_else(|| {
                 ParseError::new(lineno, format!("softnet_stat: {tok:?} is not a 32-bit hex value"))
             })?);
@@ -160,10 +160,7 @@ fn assign_cpus(raw: Vec<RawRow>, columns: usize, online: Option<&[u32]>) -> Soft
 
 /// `%08x` as printed; uppercase accepted (hand-made files), anything wider than 32 bits refused.
 fn parse_hex(tok: &str) -> Option<u32> {
-    if tok.is_empty() || !tok.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    u32::from_str_radix(tok, 16).ok()
+    hex_u64(tok).and_then(|v| u32::try_from(v).ok())
 }
 
 /// Reads softnet_stat, and the online CPU list only when the rows do not carry their CPU id.
