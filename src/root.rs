@@ -77,7 +77,8 @@ struct OpenFile {
 
 impl OpenFiles {
     /// Reads `path` into `buf` through the open file for `key`, opening it when needed.
-    fn load(&mut self, key: &str, path: &Path, buf: &mut Vec<u8>) -> io::Result<()> {
+    /// `path` is only asked for when the file is opened: a kept file is read by its key alone.
+    fn load(&mut self, key: &str, path: impl Fn() -> PathBuf, buf: &mut Vec<u8>) -> io::Result<()> {
         let whole = self.regular_files || one_record(key);
         let generation = self.generation;
         if let Some(of) = self.files.get_mut(key) {
@@ -93,7 +94,8 @@ impl OpenFiles {
             // attribute that now refuses reads: whatever a fresh open says is the answer.
             self.files.remove(key);
         }
-        let file = if self.regular_files { open_noatime(path)? } else { fs::File::open(path)? };
+        let path = path();
+        let file = if self.regular_files { open_noatime(&path)? } else { fs::File::open(&path)? };
         pread_all(&file, buf, whole)?;
         if self.files.len() < self.limit {
             let g = self.generation;
@@ -289,12 +291,11 @@ impl Root {
             self.record_result(kernel_path, r.as_deref());
             return r.map(|b| f(&b));
         };
-        let path = self.path(kernel_path);
         // The buffer is taken out while `f` runs, so `f` may read through this root too.
         let (r, buf) = {
             let mut o = m.lock().unwrap_or_else(|e| e.into_inner());
             let mut buf = std::mem::take(&mut o.buf);
-            (o.load(kernel_path, &path, &mut buf), buf)
+            (o.load(kernel_path, || self.path(kernel_path), &mut buf), buf)
         };
         self.record_result(kernel_path, r.as_ref().map(|()| buf.as_slice()));
         let out = r.map(|()| f(&buf));
@@ -333,7 +334,7 @@ impl Root {
             Some(m) => {
                 let mut o = m.lock().unwrap_or_else(|e| e.into_inner());
                 let mut buf = std::mem::take(&mut o.buf);
-                let r = o.load(kernel_path, &self.path(kernel_path), &mut buf);
+                let r = o.load(kernel_path, || self.path(kernel_path), &mut buf);
                 let text = r.map(|()| lossy(&buf).into_owned());
                 o.buf = buf;
                 text

@@ -72,6 +72,8 @@ pub fn read(root: &Root, name: &str) -> Avail<Queues> {
     rx_idx.sort_unstable();
     tx_idx.sort_unstable();
     let single_tx = tx_idx.len() == 1;
+    // Every TX queue of a device has the same BQL attributes (one sysfs group): listed once.
+    let bql_names = tx_idx.first().and_then(|i| root.read_dir(&bql_dir(&dir, *i)).ok());
     let rx = rx_idx
         .into_iter()
         .map(|i| {
@@ -96,7 +98,9 @@ pub fn read(root: &Root, name: &str) -> Avail<Queues> {
                 xps_cpus: read_xps_cpus(root, &format!("{q}/xps_cpus"), single_tx),
                 xps_rxqs: read_mask(root, &format!("{q}/xps_rxqs")),
                 tx_maxrate: read_attr(root, &format!("{q}/tx_maxrate"), crate::source::parse_num),
-                byte_queue_limits: read_bql(root, &format!("{q}/byte_queue_limits")),
+                byte_queue_limits: bql_names
+                    .as_deref()
+                    .map(|names| read_bql(root, &bql_dir(&dir, i), names)),
             }
         })
         .collect();
@@ -121,15 +125,18 @@ fn read_xps_cpus(root: &Root, path: &str, single_tx: bool) -> Avail<Vec<u32>> {
     }
 }
 
-fn read_bql(root: &Root, dir: &str) -> Option<IndexMap<String, u64>> {
-    let names = root.read_dir(dir).ok()?;
+fn bql_dir(queues: &str, tx: u32) -> String {
+    format!("{queues}/tx-{tx}/byte_queue_limits")
+}
+
+fn read_bql(root: &Root, dir: &str, names: &[String]) -> IndexMap<String, u64> {
     let mut out = IndexMap::new();
     for n in names {
         if let Ok(Ok(v)) = root.read_with(&format!("{dir}/{n}"), crate::source::parse_num::<u64>) {
-            out.insert(n, v);
+            out.insert(n.clone(), v);
         }
     }
-    Some(out)
+    out
 }
 
 #[cfg(test)]
