@@ -58,8 +58,15 @@ struct OpenFiles {
     buf: Vec<u8>,
     /// A copy of /proc and /sys is made of regular files, which stay readable after they are
     /// deleted or replaced: there a kept file is only used while it still has a name, checked
-    /// once every `period` rounds (an fstat per read was a third of a big host's sample).
+    /// once every `period` reads of it (an fstat per read was a third of a big host's sample, and
+    /// settings, read once a period, were most of those), and the tree's own directory is checked
+    /// every round (`base_id`), so a tree replaced whole is read anew at once.
     regular_files: bool,
+    /// The tree's directory, its (device, inode) when files were last kept, and the round it was
+    /// last checked in (regular files).
+    base: PathBuf,
+    base_id: Option<(u64, u64)>,
+    base_checked: Option<u64>,
     /// One less than the rounds `close_unused` keeps a file open for (a settings period).
     period: u64,
     /// Symlink targets last read: when `/sys/class/net/eth0` points at another device than
@@ -71,8 +78,8 @@ struct OpenFiles {
 struct OpenFile {
     file: fs::File,
     used: u64,
-    /// The round its link count was last checked in (regular files).
-    checked: u64,
+    /// Reads since it was opened or its link count last checked (regular files).
+    unchecked_reads: u64,
 }
 
 impl OpenFiles {
@@ -81,10 +88,24 @@ impl OpenFiles {
     fn load(&mut self, key: &str, path: impl Fn() -> PathBuf, buf: &mut Vec<u8>) -> io::Result<()> {
         let whole = self.regular_files || one_record(key);
         let generation = self.generation;
+        if self.regular_files && self.base_checked != Some(generation) {
+            self.base_checked = Some(generation);
+            let id = fs::metadata(&self.base).ok().map(|m| {
+                use std::os::unix::fs::MetadataExt;
+                (m.dev(), m.ino())
+            });
+            if id != self.base_id {
+                // Another directory now has the tree's name: nothing kept is of it.
+                self.files.clear();
+                self.links.clear();
+                self.base_id = id;
+            }
+        }
         if let Some(of) = self.files.get_mut(key) {
-            let check = self.regular_files && generation.saturating_sub(of.checked) >= self.period;
+            of.unchecked_reads += 1;
+            let check = self.regular_files && of.unchecked_reads >= self.period;
             if check {
-                of.checked = generation;
+                of.unchecked_reads = 0;
             }
             if (!check || still_linked(&of.file)) && pread_all(&of.file, buf, whole).is_ok() {
                 of.used = generation;
@@ -99,7 +120,7 @@ impl OpenFiles {
         pread_all(&file, buf, whole)?;
         if self.files.len() < self.limit {
             let g = self.generation;
-            self.files.insert(key.to_string(), OpenFile { file, used: g, checked: g });
+            self.files.insert(key.to_string(), OpenFile { file, used: g, unchecked_reads: 0 });
         }
         Ok(())
     }
@@ -208,6 +229,9 @@ impl Root {
             limit,
             buf: Vec::new(),
             regular_files: !self.live,
+            base: self.base.clone(),
+            base_id: None,
+            base_checked: None,
             period: 1,
             links: HashMap::new(),
         }));

@@ -109,6 +109,26 @@ fn removed_and_replaced_files_are_not_read_from_stale_descriptors() {
     assert_same(s, &Sample::take(&Root::at(dir.path())), "after removals");
 }
 
+#[test]
+fn a_tree_replaced_whole_is_read_anew_at_the_next_sample() {
+    let parent = tempfile::tempdir().unwrap();
+    let [tree, next, old] = ["host", "next", "old"].map(|d| parent.path().join(d));
+    let spec = synth::Spec::small();
+    synth::write(&tree, &spec, 0).unwrap();
+    // The default pace: a kept file's own link count is checked only once a period.
+    let mut sampler = Sampler::new(Root::at(&tree));
+    let first = sampler.take();
+    sampler.take();
+    // A newer copy renamed into place; the old one keeps its files (and their names) elsewhere.
+    synth::write(&next, &spec, 5).unwrap();
+    fs::rename(&tree, &old).unwrap();
+    fs::rename(&next, &tree).unwrap();
+    let later = sampler.take();
+    let processed = |s: &Sample| s.softnet.value().unwrap().rows[0].processed;
+    assert_ne!(processed(&first), processed(&later), "tick 5 moved the counters");
+    assert_same(later, &Sample::take(&Root::at(&tree)), "the new tree");
+}
+
 const ETH0: &str = "sys/devices/pci0000:00/0000:00:05.0/virtio0/net/eth0";
 
 fn rps(s: &Sample) -> Vec<u32> {
