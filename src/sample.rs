@@ -124,7 +124,7 @@ impl Sample {
 }
 
 /// Takes sample after sample of one root, cheaply. `Sample::take` is the one-shot form; a
-/// sampler's samples differ from it in three documented ways, each because a 512-CPU host would
+/// sampler's samples differ from it in four documented ways, each because a 512-CPU host would
 /// otherwise cost tens of milliseconds per sample:
 ///
 /// - **Open files**: kernel files stay open and are re-read from offset 0 into one reused buffer
@@ -138,7 +138,9 @@ impl Sample {
 ///   re-reads are spread over the samples rather than all falling on one.
 /// - **Only the NIC IRQs' per-CPU counts** are read, from `/sys/kernel/irq/N/per_cpu_count`
 ///   (`Interrupts::partial` says so), instead of all of /proc/interrupts, when every one of them
-///   can be read whole; else /proc/interrupts as in `Sample::take`.
+///   can be read whole; else /proc/interrupts as in `Sample::take`. A quiet IRQ, whose count in
+///   the `intr` line of /proc/stat (read first) has not moved since its file was last read, keeps
+///   that row instead, as it cannot have changed; without an `intr` line every file is read.
 /// - **The UDP socket table is re-read only when it can have changed what counts**: when a UDP
 ///   error counter (`Udp`/`UdpLite` `InErrors`, v4 or v6) moved, as the kernel raises one of them
 ///   with every `sk_drops` it raises; else at the settings pace. Sockets opened and closed in
@@ -208,6 +210,8 @@ struct Kept {
     environment: Option<Aged<environment::Environment>>,
     interfaces: HashMap<String, Aged<Settings>>,
     udp: Option<KeptUdp>,
+    /// The NIC IRQs' per_cpu_count rows, reused while /proc/stat says an IRQ did not fire.
+    irq_counts: irq::KeptCounts,
     /// One ioctl socket for every ethtool read of the run (opened on first use).
     ethtool: Option<Result<ethtool::EthtoolSocket, String>>,
     /// The record of a capture (not live), loaded on the first sample.
@@ -361,13 +365,17 @@ fn read(root: &Root, kept: &mut Kept) -> (Sample, KernelRecord) {
         settings.push(s);
     }
 
+    // Before the IRQ counts: a kept per_cpu_count row is reused only when its IRQ's `intr` count is
+    // what it was before that row was read, which proves no interrupt in between.
+    let (stat, intr) = stat::read_with_intr(root);
     let interrupts = match (&kept.clock, cpus.possible.value()) {
         (Some(_), Some(possible)) => {
             let nic: Vec<u32> = settings
                 .iter()
                 .flat_map(|s| s.irqs.value().into_iter().flatten().map(|q| q.irq))
                 .collect();
-            irq::read_counts(root, &nic, possible).map(Avail::Value)
+            irq::read_counts(root, &nic, possible, intr.as_ref(), &mut kept.irq_counts)
+                .map(Avail::Value)
         }
         _ => None,
     }
@@ -440,7 +448,7 @@ fn read(root: &Root, kept: &mut Kept) -> (Sample, KernelRecord) {
         interfaces,
         interrupts,
         softirqs: softirqs::read(root),
-        stat: stat::read(root),
+        stat,
         softnet: softnet::read(root),
         netdev_genl: record.netdev_genl.clone(),
         sysctls: Kept::part(&mut kept.clock, &mut kept.sysctls, || sysctl::read(root)),

@@ -761,6 +761,32 @@ fn stat_linux_6_18_and_node_exporter() {
 }
 
 #[test]
+fn stat_intr_line_is_each_irqs_sum_over_cpus() {
+    let text = fixture("linux-6.18-virtio/proc/stat");
+    let (s, intr) = stat::parse_with_intr(&text).unwrap();
+    assert_eq!(s, pstat("linux-6.18-virtio/proc/stat"));
+    let intr = intr.expect("6.18 prints an intr line");
+    assert_eq!(intr.total, 401263);
+    // One count per IRQ number from 0, the same as /proc/interrupts' row summed over the CPUs.
+    let ints = ints("linux-6.18-virtio/proc/interrupts");
+    let mut numbered = 0;
+    for row in ints.rows.iter().filter(|r| r.irq.bytes().all(|b| b.is_ascii_digit())) {
+        assert_eq!(intr.of(row.irq.parse().unwrap()), Some(row.total), "IRQ {}", row.irq);
+        numbered += 1;
+    }
+    assert_eq!(numbered, 19);
+    assert_eq!((intr.of(38), intr.of(39)), (Some(4932), Some(3897)));
+    assert!(intr.irqs.len() > 40 && intr.irqs[44..].iter().all(|c| *c == 0));
+
+    // 2.6 ARMv4T: a short line, up to its NR_IRQS.
+    let (_, intr) =
+        stat::parse_with_intr(&fixture("extra/stat/RandolphWang1_D2000-stat.txt")).unwrap();
+    let intr = intr.unwrap();
+    assert_eq!((intr.total, intr.irqs.len(), intr.of(27)), (31431, 32, Some(18223)));
+    assert_eq!(intr.of(32), None);
+}
+
+#[test]
 fn stat_old_and_odd_field_counts() {
     // 2.6.x ARMv4T: 8 fields, no softirq line.
     let s = pstat("extra/stat/RandolphWang1_D2000-stat.txt");

@@ -1,6 +1,7 @@
 //! `Sampler`: files kept open and re-read give what one-shot reads give, through changes of the
 //! tree, removals and captures, except for what it documents: settings re-read in turn, only the
-//! NIC IRQs' per-CPU counts, and the UDP socket table re-read only when a UDP error counter moved.
+//! NIC IRQs' per-CPU counts (each read again only when its /proc/stat `intr` count moved), and the
+//! UDP socket table re-read only when a UDP error counter moved.
 
 #[path = "../benches/synth/mod.rs"]
 mod synth;
@@ -68,9 +69,17 @@ fn big_synthetic_host_reads_the_same() {
     assert_eq!(eth3.queues.value().unwrap().rx.len(), 64);
     let once = Sample::take(&Root::at(big.path()));
     assert_eq!(once.interrupts.value().unwrap().rows.len(), 2000);
+    let before = s.interrupts.clone();
     assert_same(s, &once, "big");
     // Every file of the sample is kept open (within half the descriptor limit).
     assert!(sampler.root().open_files() > 4000, "{}", sampler.root().open_files());
+    // A tick moves every NIC IRQ, in per_cpu_count and /proc/stat's `intr` alike (what
+    // examples/tick times): each is read again, none kept.
+    synth::write(big.path(), &synth::Spec::big(), 1).unwrap();
+    let later = sampler.take();
+    let (rows0, rows1) = (&before.value().unwrap().rows, &later.interrupts.value().unwrap().rows);
+    assert_eq!(rows1.len(), 260);
+    assert!(rows0.iter().zip(rows1).all(|(a, b)| a.irq == b.irq && a.total != b.total));
 }
 
 #[test]
@@ -216,9 +225,69 @@ fn interrupts_fall_back_to_proc_when_a_per_cpu_count_is_missing() {
     assert_eq!(nic.partial.as_deref(), Some(PER_CPU_COUNT));
     let irq = &nic.rows[0].irq;
     fs::remove_file(dir.path().join(format!("sys/kernel/irq/{irq}/per_cpu_count"))).unwrap();
+    // A freed IRQ counts 0 in /proc/stat's `intr` line: the sampler looks for its file again.
+    set_intr(dir.path(), irq.parse().unwrap(), Some(0));
     let s = sampler.take();
     assert_eq!(s.interrupts.value().unwrap().partial, None, "all of /proc/interrupts");
     assert_same(s, &Sample::take(&Root::at(dir.path())), "fallback");
+}
+
+/// Sets IRQ `irq`'s count in the `intr` line of /proc/stat, as the kernel moves it with every
+/// interrupt; `None` removes the line, as on a kernel without it.
+fn set_intr(dir: &Path, irq: u32, count: Option<u64>) {
+    let path = dir.join("proc/stat");
+    let text = fs::read_to_string(&path).unwrap();
+    let mut out = String::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("intr ") {
+            let Some(count) = count else { continue };
+            let mut v: Vec<u64> = rest.split(' ').map(|t| t.parse().unwrap()).collect();
+            v[1 + irq as usize] = count;
+            v[0] = v[1..].iter().sum();
+            out.push_str(&format!(
+                "intr {}\n",
+                v.iter().map(u64::to_string).collect::<Vec<_>>().join(" ")
+            ));
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    assert_ne!(out, text, "/proc/stat has an intr line to change");
+    fs::write(path, out).unwrap();
+}
+
+fn per_cpu_counts(s: &Sample, irq: u32) -> Vec<u64> {
+    let ints = s.interrupts.value().unwrap();
+    assert_eq!(ints.partial.as_deref(), Some(PER_CPU_COUNT));
+    ints.rows.iter().find(|r| r.irq == irq.to_string()).unwrap().counts.clone()
+}
+
+#[test]
+fn a_per_cpu_count_is_read_again_only_when_its_intr_count_moved() {
+    let dir = tempfile::tempdir().unwrap();
+    synth::write(dir.path(), &synth::Spec::small(), 0).unwrap();
+    let file = |irq: u32| dir.path().join(format!("sys/kernel/irq/{irq}/per_cpu_count"));
+    let mut sampler = Sampler::every(Root::at(dir.path()), 1000);
+    let first = sampler.take();
+    // eth0's virtio2-input.0 and virtio2-output.0 vectors.
+    let (moved, quiet) = (29, 30);
+    assert!(first.interface("eth0").unwrap().irqs.value().unwrap().iter().any(|q| q.irq == quiet));
+    // `moved` fired: its per-CPU counts and its intr count both moved.
+    fs::write(file(moved), "0,5\n").unwrap();
+    set_intr(dir.path(), moved, Some(5));
+    // `quiet`'s file is changed behind the sampler's back, its intr count is not: had the file
+    // been read, its row would show it.
+    fs::write(file(quiet), "7,7\n").unwrap();
+    assert_ne!(per_cpu_counts(&first, quiet), [7, 7]);
+    let s = sampler.take();
+    assert_eq!(per_cpu_counts(&s, moved), [0, 5], "moved: read anew");
+    assert_eq!(per_cpu_counts(&s, quiet), per_cpu_counts(&first, quiet), "not moved: kept row");
+    // Without an intr line every file is read.
+    set_intr(dir.path(), 0, None);
+    let s = sampler.take();
+    assert_eq!(per_cpu_counts(&s, quiet), [7, 7], "no intr line: read");
+    assert_eq!(per_cpu_counts(&s, moved), [0, 5]);
 }
 
 #[test]

@@ -555,6 +555,8 @@ fn stat(spec: &Spec, irqs: &[(u32, u64)], tick: u64) -> String {
     for (c, row) in per.iter().enumerate() {
         let _ = writeln!(s, "cpu{c} {}", fmt(row));
     }
+    // Each IRQ's count is the sum of what per_cpu_count and /proc/interrupts show for it, moving
+    // with them: a Sampler reads per_cpu_count again only when this count moved.
     let max = irqs.iter().map(|r| r.0).max().unwrap_or(0);
     let mut by_irq = vec![0u64; max as usize + 1];
     for &(irq, v) in irqs {

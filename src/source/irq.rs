@@ -9,8 +9,10 @@ use super::iface::{self, SysfsIface};
 use crate::avail::{Avail, Unavailable};
 use crate::root::Root;
 use crate::source::interrupts::{Interrupts, IrqRow};
+use crate::source::stat::Intr;
 use crate::source::{ParseError, cpuset, read_attr};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// `QueueRef::from` when the queue was read from the IRQ's action name.
 pub const FROM_ACTION_NAME: &str = "action name";
@@ -187,31 +189,69 @@ pub fn read_irq(root: &Root, irq: u32) -> NicIrq {
 /// What `Interrupts::partial` says of rows read by `read_counts`.
 pub const PER_CPU_COUNT: &str = "the NIC IRQs only, from /sys/kernel/irq/N/per_cpu_count";
 
+/// The per_cpu_count rows a `Sampler` keeps between samples, each with the IRQ's /proc/stat
+/// `intr` count read before it. A row is kept only when its IRQ did not move since the sample
+/// before: a busy IRQ is read every sample anyway, and copying its row would be waste.
+#[derive(Default)]
+pub struct KeptCounts {
+    /// The possible CPUs the rows have a column for.
+    cpus: Vec<u32>,
+    rows: HashMap<u32, (u64, Option<IrqRow>)>,
+}
+
 /// The per-CPU counts of `irqs` as /proc/interrupts rows (counts only: no chip text or actions),
 /// columns by `possible` CPU id. `None` when any of them cannot be read whole: the caller then
 /// reads /proc/interrupts, which always can.
-pub fn read_counts(root: &Root, irqs: &[u32], possible: &[u32]) -> Option<Interrupts> {
+///
+/// An IRQ whose count in `intr` (/proc/stat, read before this call) is what it was before its kept
+/// row was read did not fire since: the row is reused instead of its file read. Without `intr`, or
+/// without a kept row, the file is read.
+pub fn read_counts(
+    root: &Root,
+    irqs: &[u32],
+    possible: &[u32],
+    intr: Option<&Intr>,
+    kept: &mut KeptCounts,
+) -> Option<Interrupts> {
+    if kept.cpus != possible {
+        kept.cpus = possible.to_vec();
+        kept.rows.clear();
+    }
+    // Rebuilt each sample, so IRQs that are gone drop out.
+    let mut earlier = std::mem::replace(&mut kept.rows, HashMap::with_capacity(irqs.len()));
     let mut rows = Vec::with_capacity(irqs.len());
     for &irq in irqs {
-        let path = format!("/sys/kernel/irq/{irq}/per_cpu_count");
-        let counts = root.read_with(&path, parse_per_cpu_count).ok()?.ok()?;
-        if counts.len() != possible.len() {
-            return None;
+        let now = intr.and_then(|i| i.of(irq));
+        let (row, moved) = match earlier.remove(&irq) {
+            Some((then, Some(row))) if Some(then) == now => (row, false),
+            e => (read_row(root, irq, possible)?, e.is_some_and(|(then, _)| Some(then) != now)),
+        };
+        if let Some(now) = now {
+            kept.rows.insert(irq, (now, (!moved).then(|| row.clone())));
         }
-        let total = counts.iter().fold(0u64, |t, c| t.saturating_add(*c));
-        rows.push(IrqRow {
-            irq: irq.to_string(),
-            counts,
-            total,
-            extra_counts: Vec::new(),
-            text: String::new(),
-            chip: None,
-            hwirq: None,
-            trigger: None,
-            actions: Vec::new(),
-        });
+        rows.push(row);
     }
     Some(Interrupts { cpus: possible.to_vec(), rows, partial: Some(PER_CPU_COUNT.into()) })
+}
+
+fn read_row(root: &Root, irq: u32, possible: &[u32]) -> Option<IrqRow> {
+    let path = format!("/sys/kernel/irq/{irq}/per_cpu_count");
+    let counts = root.read_with(&path, parse_per_cpu_count).ok()?.ok()?;
+    if counts.len() != possible.len() {
+        return None;
+    }
+    let total = counts.iter().fold(0u64, |t, c| t.saturating_add(*c));
+    Some(IrqRow {
+        irq: irq.to_string(),
+        counts,
+        total,
+        extra_counts: Vec::new(),
+        text: String::new(),
+        chip: None,
+        hwirq: None,
+        trigger: None,
+        actions: Vec::new(),
+    })
 }
 
 /// `/sys/kernel/irq/N/per_cpu_count`: one `%u` per possible CPU, in CPU id order, joined by `,`,
@@ -406,13 +446,48 @@ mod tests {
         put(41, "5,0,1\n");
         put(42, "5,0\n");
         let root = Root::at(d.path());
-        let i = read_counts(&root, &[40, 41], &[0, 1, 3]).unwrap();
+        let read =
+            |irqs: &[u32]| read_counts(&root, irqs, &[0, 1, 3], None, &mut KeptCounts::default());
+        let i = read(&[40, 41]).unwrap();
         assert_eq!(i.cpus, vec![0, 1, 3]);
         assert_eq!(i.partial.as_deref(), Some(PER_CPU_COUNT));
         assert_eq!((i.rows[0].irq.as_str(), i.rows[0].total), ("40", 7));
         assert_eq!((i.rows[1].counts.as_slice(), i.rows[1].total), (&[5, 0, 1][..], 6));
-        assert!(read_counts(&root, &[40, 42], &[0, 1, 3]).is_none(), "42 lacks a CPU");
-        assert!(read_counts(&root, &[40, 43], &[0, 1, 3]).is_none(), "43 has no file");
+        assert!(read(&[40, 42]).is_none(), "42 lacks a CPU");
+        assert!(read(&[40, 43]).is_none(), "43 has no file");
+    }
+
+    #[test]
+    fn a_row_is_reused_while_its_intr_count_stays_and_its_columns_are_the_same() {
+        let d = tempfile::tempdir().unwrap();
+        let put = |text: &str| {
+            let dir = d.path().join("sys/kernel/irq/2");
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("per_cpu_count"), text).unwrap();
+        };
+        let root = Root::at(d.path());
+        let mut kept = KeptCounts::default();
+        let intr = |n: u64| Intr { total: n, irqs: vec![0, 0, n] };
+        let mut read = |possible: &[u32], i: Option<&Intr>| {
+            read_counts(&root, &[2], possible, i, &mut kept).unwrap().rows[0].counts.clone()
+        };
+        put("1,2\n");
+        assert_eq!(read(&[0, 1], Some(&intr(3))), [1, 2]);
+        put("1,3\n");
+        assert_eq!(read(&[0, 1], Some(&intr(3))), [1, 2], "count unchanged: row kept");
+        assert_eq!(read(&[0, 1], Some(&intr(4))), [1, 3], "count moved: read");
+        put("1,4\n");
+        assert_eq!(read(&[0, 1], Some(&intr(4))), [1, 4], "moved the sample before: read again");
+        put("1,5\n");
+        assert_eq!(read(&[0, 1], Some(&intr(4))), [1, 4], "quiet two samples: row kept");
+        assert_eq!(read(&[0, 1], None), [1, 5], "no intr line: read");
+        put("1,6\n");
+        assert_eq!(read(&[0, 1], Some(&intr(4))), [1, 6], "nothing kept from the last read");
+        put("1,6,7\n");
+        assert_eq!(read(&[0, 1, 2], Some(&intr(4))), [1, 6, 7], "other CPUs: read");
+        put("1,6,8\n");
+        let past_the_line = Intr { total: 4, irqs: vec![4] };
+        assert_eq!(read(&[0, 1, 2], Some(&past_the_line)), [1, 6, 8], "IRQ past the line: read");
     }
 
     proptest! {

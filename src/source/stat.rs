@@ -5,8 +5,12 @@
 //! not convert). The field count grew with the kernel: 4 (user nice system idle, 2.4), 7 (+ iowait
 //! irq softirq, 2.6), 8 (+ steal, 2.6.11), 9 (+ guest, 2.6.24), 10 (+ guest_nice, 2.6.33). Per-CPU
 //! lines exist for online CPUs only, so the id comes from the label (`cpu7`), never the position.
+//!
+//! The `intr` line (`intr <total> <IRQ 0> <IRQ 1> ...`, one count per IRQ number up to `nr_irqs`,
+//! each summed over all CPUs) is parsed apart from `Stat` (`Intr`): a big host has thousands of
+//! them, which a Sample does not carry; a `Sampler` compares them between samples instead.
 
-use super::{ParseError, read_parsed};
+use super::{ParseError, dec_u64, fields, read_parsed};
 use crate::avail::Avail;
 use crate::root::Root;
 use serde::{Deserialize, Serialize};
@@ -61,16 +65,44 @@ impl CpuTime {
     }
 }
 
+/// The `intr` line: the count of every IRQ number since boot, summed over all CPUs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Intr {
+    /// All interrupts, the architecture's own (timer, IPIs...) included.
+    pub total: u64,
+    /// By IRQ number. Each is the kernel's `unsigned int` sum (kstat_irqs_usr): it wraps at 2^32,
+    /// so it tells whether an IRQ fired between two reads, not how often (per_cpu_count does).
+    pub irqs: Vec<u64>,
+}
+
+impl Intr {
+    /// The count of IRQ `irq`; `None` past the end of the line.
+    pub fn of(&self, irq: u32) -> Option<u64> {
+        self.irqs.get(irq as usize).copied()
+    }
+}
+
 pub fn parse(text: &str) -> Result<Stat, ParseError> {
+    parse_with_intr(text).map(|(stat, _)| stat)
+}
+
+/// `parse`, and the `intr` line when there is one that parses (every 2.6+ kernel prints it). A bad
+/// `intr` line is `None`, not an error: it is not part of the `Stat`.
+pub fn parse_with_intr(text: &str) -> Result<(Stat, Option<Intr>), ParseError> {
     let mut total = None;
     let mut cpus = Vec::new();
     let mut softirq = None;
+    let mut intr = None;
     for (i, line) in text.lines().enumerate() {
         let lineno = i + 1;
-        let mut toks = line.split_ascii_whitespace();
+        let mut toks = fields(line);
         let Some(label) = toks.next() else { continue };
         if label == "softirq" {
             softirq = Some(parse_values(toks, lineno, label)?);
+            continue;
+        }
+        if label == "intr" {
+            intr = line.trim_start().strip_prefix(label).and_then(parse_intr);
             continue;
         }
         let Some(id) = label.strip_prefix("cpu") else { continue };
@@ -111,7 +143,30 @@ pub fn parse(text: &str) -> Result<Stat, ParseError> {
     }
     let total =
         total.ok_or_else(|| ParseError::new(0, format!("{PATH}: no aggregate `cpu` line")))?;
-    Ok(Stat { total, cpus, softirq })
+    Ok((Stat { total, cpus, softirq }, intr))
+}
+
+/// `<total> <IRQ 0> <IRQ 1> ...` after the label. A byte loop: the line has one count per IRQ
+/// number, thousands on a big host, and a Sampler reads it every sample.
+fn parse_intr(rest: &str) -> Option<Intr> {
+    let mut counts = Vec::with_capacity(rest.len() / 2);
+    let mut cur: Option<u64> = None;
+    for b in rest.bytes() {
+        match b {
+            b'0'..=b'9' => {
+                let v = cur.unwrap_or(0).checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+                cur = Some(v);
+            }
+            b' ' | b'\t' => counts.extend(cur.take()),
+            _ => return None,
+        }
+    }
+    counts.extend(cur);
+    if counts.is_empty() {
+        return None;
+    }
+    let total = counts.remove(0);
+    Some(Intr { total, irqs: counts })
 }
 
 fn parse_values<'a>(
@@ -120,7 +175,7 @@ fn parse_values<'a>(
     label: &str,
 ) -> Result<Vec<u64>, ParseError> {
     toks.map(|t| {
-        t.parse::<u64>().ok().filter(|_| t.bytes().all(|b| b.is_ascii_digit())).ok_or_else(|| {
+        dec_u64(t).ok_or_else(|| {
             ParseError::new(lineno, format!("{PATH}: {label}: {t:?} is not a tick count"))
         })
     })
@@ -129,6 +184,14 @@ fn parse_values<'a>(
 
 pub fn read(root: &Root) -> Avail<Stat> {
     read_parsed(root, PATH, parse)
+}
+
+/// `read`, and the `intr` line (`None` when the file or the line cannot be read).
+pub fn read_with_intr(root: &Root) -> (Avail<Stat>, Option<Intr>) {
+    match read_parsed(root, PATH, parse_with_intr) {
+        Avail::Value((stat, intr)) => (Avail::Value(stat), intr),
+        Avail::Unavailable(u) => (Avail::Unavailable(u), None),
+    }
 }
 
 #[cfg(test)]
@@ -165,5 +228,31 @@ mod tests {
         let s = parse("cpufreq whatever\ncpu 1 2 3 4\nintr 5 6\nbtime 7\n").unwrap();
         assert!(s.cpus.is_empty());
         assert_eq!(s.total.idle, 4);
+    }
+
+    #[test]
+    fn intr_line_by_irq_number() {
+        let (s, intr) = parse_with_intr("cpu 1 2 3 4\nintr 4294967310 0 7 0 4294967295\n").unwrap();
+        assert_eq!(s.total.idle, 4);
+        let intr = intr.unwrap();
+        assert_eq!(intr.total, 4_294_967_310);
+        assert_eq!((intr.of(0), intr.of(1), intr.of(3)), (Some(0), Some(7), Some(4_294_967_295)));
+        assert_eq!(intr.of(4), None, "past nr_irqs");
+        // Only the total (no IRQ numbers at all) is a line of no IRQs.
+        assert_eq!(
+            parse_with_intr("cpu 1 2 3 4\nintr 9\n").unwrap().1.unwrap().irqs,
+            Vec::<u64>::new()
+        );
+    }
+
+    #[test]
+    fn a_missing_or_bad_intr_line_is_none_and_the_stat_stays() {
+        for text in ["cpu 1 2 3 4\n", "cpu 1 2 3 4\nintr\n", "cpu 1 2 3 4\nintr 5 1 x 2\n"] {
+            let (s, intr) = parse_with_intr(text).unwrap();
+            assert_eq!((s.total.user, intr), (1, None), "{text:?}");
+        }
+        for bad in ["intr 5 -1", "intr 5 1,2", "intr 5 18446744073709551616"] {
+            assert_eq!(parse_with_intr(&format!("cpu 1 2 3 4\n{bad}\n")).unwrap().1, None, "{bad}");
+        }
     }
 }
