@@ -497,7 +497,7 @@ fn read_udp(
     errors: Option<u64>,
 ) -> Arc<udp::UdpSockets> {
     let Some(c) = &mut kept.clock else {
-        return Arc::new(udp::read_with_sock_diag(root, record.udp_sock_diag.as_ref()));
+        return Arc::new(udp::read_with_sock_diag(root, record.udp_sock_diag.as_ref(), None));
     };
     if let Some(k) = &kept.udp
         && !c.is_due(&k.due)
@@ -508,7 +508,7 @@ fn read_udp(
     if root.is_live() && !root.is_recording() {
         record.udp_sock_diag = Some(netlink::sockdiag::read_udp());
     }
-    let sockets = Arc::new(udp::read_with_sock_diag(root, record.udp_sock_diag.as_ref()));
+    let sockets = Arc::new(udp::read_with_sock_diag(root, record.udp_sock_diag.as_ref(), None));
     kept.udp = errors.map(|errors| KeptUdp {
         due: c.due_after_read(kept.udp.is_none()),
         errors,
