@@ -31,6 +31,22 @@ fn parsers(c: &mut Criterion) {
     bench("snmp6", snmp::SNMP6_PATH, &|t| snmp::parse_snmp6(t).is_ok());
     bench("udp", udp::UDP_PATH, &|t| udp::parse(t, udp::Family::Inet).is_ok());
     bench("netdev", netdev::PATH, &|t| netdev::parse(t).is_ok());
+    // A sampler's re-read one second on, the table alternating between the two seconds: 200 of
+    // the 10,000 rows differ and are parsed, the rest are taken from the last read.
+    let later = tempfile::tempdir().expect("a temporary directory for the host a second on");
+    synth::write(later.path(), &synth::Spec::big(), 1).expect("write the host a second on");
+    let later_udp = later.path().join(udp::UDP_PATH.trim_start_matches('/'));
+    let texts = [read(udp::UDP_PATH), std::fs::read_to_string(later_udp).expect("generated file")];
+    let mut parsed = udp::ParsedText::default();
+    let mut n = 0;
+    g.throughput(Throughput::Bytes(texts[1].len() as u64));
+    g.bench_function("udp_reparse", |b| {
+        b.iter(|| {
+            n += 1;
+            let text = black_box(&texts[n % 2]);
+            parsed.reparse(text, udp::Family::Inet, udp::Endian::Little).is_ok()
+        })
+    });
     g.finish();
 }
 

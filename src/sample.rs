@@ -144,7 +144,9 @@ impl Sample {
 /// - **The UDP socket table is re-read only when it can have changed what counts**: when a UDP
 ///   error counter (`Udp`/`UdpLite` `InErrors`, v4 or v6) moved, as the kernel raises one of them
 ///   with every `sk_drops` it raises; else at the settings pace. Sockets opened and closed in
-///   between without dropping are not seen, and queue lengths are as of the last read.
+///   between without dropping are not seen, and queue lengths are as of the last read. Read
+///   from /proc, only the rows whose text changed since the last read are parsed
+///   (`udp::ParsedText`): the sockets are those a full parse gives.
 ///
 /// Open files belong to the network namespace they were opened in: use a sampler on one thread
 /// that stays in one namespace. On a big host it holds thousands of descriptors, so `new` raises
@@ -212,6 +214,8 @@ struct Kept {
     udp: Option<KeptUdp>,
     /// The NIC IRQs' per_cpu_count rows, reused while /proc/stat says an IRQ did not fire.
     irq_counts: irq::KeptCounts,
+    /// The last text of /proc/net/udp{,6}, so a re-read parses only the rows that changed.
+    udp_text: udp::ParsedFiles,
     /// One ioctl socket for every ethtool read of the run (opened on first use).
     ethtool: Option<Result<ethtool::EthtoolSocket, String>>,
     /// The record of a capture (not live), loaded on the first sample.
@@ -505,7 +509,7 @@ fn read_udp(
     errors: Option<u64>,
 ) -> Arc<udp::UdpSockets> {
     let Some(c) = &mut kept.clock else {
-        return Arc::new(udp::read_with_sock_diag(root, record.udp_sock_diag.as_ref()));
+        return Arc::new(udp::read_with_sock_diag(root, record.udp_sock_diag.as_ref(), None));
     };
     if let Some(k) = &kept.udp
         && !c.is_due(&k.due)
@@ -516,7 +520,8 @@ fn read_udp(
     if root.is_live() && !root.is_recording() {
         record.udp_sock_diag = Some(netlink::sockdiag::read_udp());
     }
-    let sockets = Arc::new(udp::read_with_sock_diag(root, record.udp_sock_diag.as_ref()));
+    let parsed = Some(&mut kept.udp_text);
+    let sockets = Arc::new(udp::read_with_sock_diag(root, record.udp_sock_diag.as_ref(), parsed));
     kept.udp = errors.map(|errors| KeptUdp {
         due: c.due_after_read(kept.udp.is_none()),
         errors,

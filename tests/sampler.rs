@@ -215,6 +215,36 @@ fn sockets_are_re_read_when_a_udp_error_counter_moves() {
     assert_eq!(*moved.udp, *Sample::take(&Root::at(dir.path())).udp);
 }
 
+/// The table read every sample (only the rows that changed parsed anew) through rows opened,
+/// closed and broken: the sockets, or the error, a one-shot read gives.
+#[test]
+fn a_re_read_socket_table_is_what_a_one_shot_read_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    synth::write(dir.path(), &synth::Spec::small(), 0).unwrap();
+    let udp = dir.path().join("proc/net/udp");
+    let table = fs::read_to_string(&udp).unwrap();
+    let mut lines: Vec<&str> = table.lines().collect();
+    let opened = "    5: 0100007F:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 4242 2 0000000000000000 0";
+    let broken = lines[2].replacen(" 07 ", " 107 ", 1);
+    let mut texts = vec![table.clone()];
+    lines.insert(1, opened);
+    texts.push(lines.join("\n") + "\n");
+    lines.remove(3);
+    texts.push(lines.join("\n"));
+    lines[2] = &broken;
+    texts.push(lines.join("\n"));
+    texts.push(table);
+    let mut sampler = Sampler::every(Root::at(dir.path()), 1);
+    let mut counts = Vec::new();
+    for (i, text) in texts.iter().enumerate() {
+        fs::write(&udp, text).unwrap();
+        let once = Sample::take(&Root::at(dir.path()));
+        assert_eq!(sampler.take().udp, once.udp, "read {i}");
+        counts.push(once.udp.udp.value().map(Vec::len));
+    }
+    assert_eq!(counts, [Some(4), Some(5), Some(4), None, Some(4)]);
+}
+
 #[test]
 fn interrupts_fall_back_to_proc_when_a_per_cpu_count_is_missing() {
     let dir = tempfile::tempdir().unwrap();

@@ -123,6 +123,7 @@ pub fn parse_num<T: FromStr>(text: &str) -> Result<T, ParseError> {
 /// The fields of `s` between runs of ASCII whitespace, as `str::split_ascii_whitespace` gives
 /// them, in a plain byte loop: the per-CPU files of a 512-CPU host are tens of thousands of fields,
 /// parsed every sample, and the std splitter was most of their cost.
+#[inline]
 pub(crate) fn fields(s: &str) -> Fields<'_> {
     Fields { s, at: 0 }
 }
@@ -157,6 +158,8 @@ impl<'a> Iterator for Fields<'a> {
 
 /// Decimal digits only (no sign, no space) to a number; `None` for anything else or more than
 /// fits. Hand-rolled: `str::parse` checks signs and radix for every one of thousands of fields.
+/// Inline, as parsers in other modules call it per field.
+#[inline]
 pub(crate) fn dec_u64(s: &str) -> Option<u64> {
     if s.is_empty() || s.len() > 20 {
         return None;
@@ -171,6 +174,7 @@ pub(crate) fn dec_u64(s: &str) -> Option<u64> {
 }
 
 /// Hex digits (either case, no `0x`) to a number; `None` for anything else or more than fits.
+#[inline]
 pub(crate) fn hex_u64(s: &str) -> Option<u64> {
     if s.is_empty() || s.len() > 16 {
         return None;

@@ -21,11 +21,15 @@
 //! ...), [`parse_with_endianness`] takes it explicitly, and [`read`] uses the running host's order
 //! when reading the live host and little-endian for a capture or fixture tree.
 //!
+//! A `Sampler` re-reads the files often, and on a host with 10,000 sockets almost every row is
+//! byte for byte what it was a second before: [`ParsedText`] keeps the last text and its sockets
+//! and parses only the rows that changed, with the same result as [`parse_with_endianness`].
+//!
 //! The same sockets come from netlink sock_diag when it answers (`netlink::sockdiag`), which also
 //! gives each socket's receive buffer size; [`read_with_sock_diag`] prefers it and falls back to
 //! these files. `UdpSockets::source` says which answered.
 
-use super::{ParseError, read_parsed};
+use super::{ParseError, dec_u64, fields, hex_u64, read_parsed};
 use crate::avail::{Avail, Unavailable};
 use crate::root::Root;
 use crate::source::netlink::sockdiag::InetDiagMsg;
@@ -164,25 +168,127 @@ pub fn parse_with_endianness(
 ) -> Result<Vec<UdpSocket>, ParseError> {
     let mut sockets = Vec::new();
     for (idx, line) in text.lines().enumerate() {
-        let lineno = idx + 1;
-        // The fields through `drops` in a fixed array: no allocation per row (10,000-socket hosts).
-        let mut fields = [""; 13];
-        let mut n = 0;
-        for (slot, tok) in fields.iter_mut().zip(line.split_ascii_whitespace()) {
-            *slot = tok;
-            n += 1;
+        if let Some(s) = parse_line(line, idx + 1, family, endian)? {
+            sockets.push(s);
         }
-        let fields = &fields[..n];
-        match fields.first() {
-            None => continue,
-            Some(&"sl") => continue,
-            Some(_) => {}
-        }
-        let s = parse_row(fields, family, endian)
-            .map_err(|msg| ParseError::new(lineno, format!("{msg}: {:?}", line.trim_end())))?;
-        sockets.push(s);
     }
     Ok(sockets)
+}
+
+/// One line of the file: its socket, or `None` for a blank line or the header.
+fn parse_line(
+    line: &str,
+    lineno: usize,
+    family: Family,
+    endian: Endian,
+) -> Result<Option<UdpSocket>, ParseError> {
+    // The fields through `drops` in a fixed array: no allocation per row (10,000-socket hosts).
+    let mut cols = [""; 13];
+    let mut n = 0;
+    for (slot, tok) in cols.iter_mut().zip(fields(line)) {
+        *slot = tok;
+        n += 1;
+    }
+    let cols = &cols[..n];
+    match cols.first() {
+        None => return Ok(None),
+        Some(&"sl") => return Ok(None),
+        Some(_) => {}
+    }
+    parse_row(cols, family, endian)
+        .map(Some)
+        .map_err(|msg| ParseError::new(lineno, format!("{msg}: {:?}", line.trim_end())))
+}
+
+/// How many lines of the last text a changed line is looked for in: a row changed in place or any
+/// number of inserted rows keep the texts in step, and so do up to this many rows removed
+/// together. More, and the rest of the table is parsed in full once (the next read is in step
+/// again); a wider search would cost more than it saves when most rows changed.
+const LOOKAHEAD: usize = 8;
+
+/// One file (/proc/net/udp or /proc/net/udp6) as last parsed: its text, where each line lies in
+/// it and the socket each gave. A `Sampler` re-reads a 10,000-socket table whose rows hardly
+/// change from one second to the next; [`ParsedText::reparse`] parses only the lines that did.
+#[derive(Debug, Default)]
+pub struct ParsedText {
+    /// What the text was parsed as; `None` before the first parse.
+    parsed_as: Option<(Family, Endian)>,
+    text: String,
+    lines: Vec<TextLine>,
+    sockets: Vec<UdpSocket>,
+}
+
+/// A line of `ParsedText::text` (as `str::lines` gives it) and the index of its socket.
+#[derive(Clone, Copy, Debug)]
+struct TextLine {
+    start: usize,
+    end: usize,
+    socket: Option<usize>,
+}
+
+impl ParsedText {
+    /// What `parse_with_endianness(text, family, endian)` returns, the same sockets and the same
+    /// errors, reusing the socket of each line that is byte for byte a line of the last text near
+    /// the same place. After an error the next text is parsed in full.
+    pub fn reparse(
+        &mut self,
+        text: &str,
+        family: Family,
+        endian: Endian,
+    ) -> Result<Vec<UdpSocket>, ParseError> {
+        if self.parsed_as != Some((family, endian)) {
+            *self = ParsedText::default();
+        }
+        let r = self.walk(text, family, endian);
+        match &r {
+            Ok(_) => self.parsed_as = Some((family, endian)),
+            Err(_) => *self = ParsedText::default(),
+        }
+        r
+    }
+
+    fn walk(
+        &mut self,
+        text: &str,
+        family: Family,
+        endian: Endian,
+    ) -> Result<Vec<UdpSocket>, ParseError> {
+        let mut lines = Vec::with_capacity(self.lines.len());
+        let mut sockets = Vec::with_capacity(self.sockets.len());
+        // Matched lines come in the order of the last text, so each kept socket is moved once
+        // into the new list, never cloned: the caller's copy is the one clone per socket.
+        let mut kept = std::mem::take(&mut self.sockets).into_iter();
+        let mut kept_from = 0;
+        // The first line of the last text not yet matched: the texts are walked in step.
+        let mut next = 0;
+        for (idx, line) in text.lines().enumerate() {
+            let window = &self.lines[next..self.lines.len().min(next + LOOKAHEAD)];
+            let old = self.text.as_bytes();
+            let same = window.iter().position(|l| old[l.start..l.end] == *line.as_bytes());
+            let socket = match same {
+                Some(d) => {
+                    next += d + 1;
+                    window[d].socket.map(|i| {
+                        let s = kept.nth(i - kept_from).expect("a kept line's socket is kept");
+                        kept_from = i + 1;
+                        s
+                    })
+                }
+                None => parse_line(line, idx + 1, family, endian)?,
+            };
+            let socket = socket.map(|s| {
+                sockets.push(s);
+                sockets.len() - 1
+            });
+            let start = line.as_ptr() as usize - text.as_ptr() as usize;
+            lines.push(TextLine { start, end: start + line.len(), socket });
+        }
+        self.text.clear();
+        self.text.push_str(text);
+        self.lines = lines;
+        self.sockets = sockets;
+        Ok(self.sockets.clone())
+    }
 }
 
 fn parse_row(f: &[&str], family: Family, endian: Endian) -> Result<UdpSocket, String> {
@@ -237,37 +343,9 @@ fn parse_row(f: &[&str], family: Family, endian: Endian) -> Result<UdpSocket, St
     })
 }
 
-/// Hex digits (either case) to a number; `None` for anything else or more than fits. Hand-rolled
-/// with `dec` because `from_str_radix` and `str::parse` were most of the cost of a 10,000-row
-/// table.
-fn hex_u64(s: &str) -> Option<u64> {
-    if s.is_empty() || s.len() > 16 {
-        return None;
-    }
-    s.bytes().try_fold(0u64, |v, b| {
-        let d = match b {
-            b'0'..=b'9' => b - b'0',
-            b'A'..=b'F' => b - b'A' + 10,
-            b'a'..=b'f' => b - b'a' + 10,
-            _ => return None,
-        };
-        Some(v << 4 | u64::from(d))
-    })
-}
-
-/// Decimal digits to a number; `None` for anything else or more than fits.
+/// Decimal digits to a number of the range of `T`; `None` for anything else.
 fn dec<T: TryFrom<u64>>(s: &str) -> Option<T> {
-    if s.is_empty() || s.len() > 20 {
-        return None;
-    }
-    let v = s.bytes().try_fold(0u64, |v, b| {
-        let d = b.wrapping_sub(b'0');
-        if d > 9 {
-            return None;
-        }
-        v.checked_mul(10)?.checked_add(u64::from(d))
-    })?;
-    T::try_from(v).ok()
+    T::try_from(dec_u64(s)?).ok()
 }
 
 /// `ADDR:PORT`, both hex; the port is printed in host order (after `ntohs`).
@@ -306,27 +384,61 @@ fn parse_endpoint(s: &str, family: Family, endian: Endian) -> Result<(IpAddr, u1
 
 /// Reads `/proc/net/udp` and `/proc/net/udp6` of the reader's network namespace, each on its own.
 pub fn read(root: &Root) -> UdpSockets {
-    let endian = if root.is_live() { Endian::NATIVE } else { Endian::Little };
-    read_with_endianness(root, endian)
+    read_files(root, endian_of(root), None)
 }
 
 /// Like [`read`], for a capture whose host byte order is known (e.g. `Endian::Big` for s390x).
 pub fn read_with_endianness(root: &Root, endian: Endian) -> UdpSockets {
-    UdpSockets {
-        source: UdpSource::ProcNetUdp,
-        udp: read_parsed(root, UDP_PATH, |t| parse_with_endianness(t, Family::Inet, endian)),
-        udp6: read_parsed(root, UDP6_PATH, |t| parse_with_endianness(t, Family::Inet6, endian)),
-        sock_diag: None,
-    }
+    read_files(root, endian, None)
+}
+
+/// The byte order `read` assumes: the running host's, or little-endian for a capture or tree.
+fn endian_of(root: &Root) -> Endian {
+    if root.is_live() { Endian::NATIVE } else { Endian::Little }
+}
+
+/// What a `Sampler` keeps of its last read of /proc/net/udp and /proc/net/udp6.
+#[derive(Debug, Default)]
+pub struct ParsedFiles {
+    udp: ParsedText,
+    udp6: ParsedText,
+}
+
+/// Reads both files, each through `parsed` (the same sockets, fewer rows parsed) when given.
+fn read_files(root: &Root, endian: Endian, parsed: Option<&mut ParsedFiles>) -> UdpSockets {
+    let (udp, udp6) = match parsed {
+        Some(p) => (
+            read_parsed(root, UDP_PATH, |t| p.udp.reparse(t, Family::Inet, endian)),
+            read_parsed(root, UDP6_PATH, |t| p.udp6.reparse(t, Family::Inet6, endian)),
+        ),
+        None => (
+            read_parsed(root, UDP_PATH, |t| parse_with_endianness(t, Family::Inet, endian)),
+            read_parsed(root, UDP6_PATH, |t| parse_with_endianness(t, Family::Inet6, endian)),
+        ),
+    };
+    UdpSockets { source: UdpSource::ProcNetUdp, udp, udp6, sock_diag: None }
 }
 
 /// The sockets from sock_diag's answer (live, or recorded in a capture) when there is one, else
-/// from /proc/net/udp{,6} through `root`; `None` means sock_diag was not asked.
-pub fn read_with_sock_diag(root: &Root, sock_diag: Option<&Avail<Vec<InetDiagMsg>>>) -> UdpSockets {
+/// from /proc/net/udp{,6} through `root` (and `parsed`, a sampler's last read of them);
+/// `sock_diag: None` means sock_diag was not asked.
+pub fn read_with_sock_diag(
+    root: &Root,
+    sock_diag: Option<&Avail<Vec<InetDiagMsg>>>,
+    parsed: Option<&mut ParsedFiles>,
+) -> UdpSockets {
     match sock_diag {
-        Some(Avail::Value(msgs)) => from_sock_diag(msgs),
-        Some(Avail::Unavailable(u)) => UdpSockets { sock_diag: Some(u.clone()), ..read(root) },
-        None => read(root),
+        Some(Avail::Value(msgs)) => {
+            // The files' last text is of no use while sock_diag answers: not kept for nothing.
+            if let Some(p) = parsed {
+                *p = ParsedFiles::default();
+            }
+            from_sock_diag(msgs)
+        }
+        Some(Avail::Unavailable(u)) => {
+            UdpSockets { sock_diag: Some(u.clone()), ..read_files(root, endian_of(root), parsed) }
+        }
+        None => read_files(root, endian_of(root), parsed),
     }
 }
 
@@ -346,6 +458,7 @@ pub fn from_sock_diag(msgs: &[InetDiagMsg]) -> UdpSockets {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     const HDR: &str = "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops            \n";
 
@@ -486,19 +599,19 @@ mod tests {
         let row = "   1: 0100007F:0035 00000000:0000 07 00000000:00000F00 00:00000000 00000000 0 0 5 2 p 9\n";
         std::fs::write(dir.path().join("proc/net/udp"), format!("{HDR}{row}")).unwrap();
         let root = Root::at(dir.path());
-        let not_asked = read_with_sock_diag(&root, None);
+        let not_asked = read_with_sock_diag(&root, None, None);
         assert_eq!(not_asked.source, UdpSource::ProcNetUdp);
         assert_eq!(not_asked.sock_diag, None);
         let v4 = not_asked.udp.value().unwrap();
         assert_eq!((v4[0].rx_queue, v4[0].rcvbuf, v4[0].drops), (3840, None, Some(9)));
         assert!(not_asked.udp6.unavailable().is_some(), "no udp6 file");
         let failed = Avail::missing("netlink sock_diag", "no udp_diag module");
-        let fell_back = read_with_sock_diag(&root, Some(&failed));
+        let fell_back = read_with_sock_diag(&root, Some(&failed), None);
         assert_eq!(fell_back.source, UdpSource::ProcNetUdp);
         assert_eq!(fell_back.sock_diag.as_ref().unwrap().why, "no udp_diag module");
         assert_eq!(fell_back.udp, not_asked.udp);
         let answered = Avail::Value(vec![diag(Family::Inet, 7, 70, None)]);
-        let from_diag = read_with_sock_diag(&root, Some(&answered));
+        let from_diag = read_with_sock_diag(&root, Some(&answered), None);
         assert_eq!(from_diag.source, UdpSource::SockDiag);
         assert_eq!(from_diag.udp.value().unwrap()[0].inode, 70);
     }
@@ -532,5 +645,280 @@ mod tests {
         assert_eq!(j["ref"], 2);
         assert_eq!(j["drops"], 0);
         assert_eq!(serde_json::from_value::<UdpSocket>(j).unwrap(), v[0]);
+    }
+
+    fn row(sl: u32, port: u16, drops: u64) -> String {
+        format!(
+            "{sl:>5}: 0100007F:{port:04X} 00000000:0000 07 00000000:00000000 00:00000000 00000000  1000        0 {} 2 000000000da82ede {drops}",
+            70_000 + u32::from(port)
+        )
+    }
+
+    fn table(rows: &[String]) -> String {
+        let mut t = HDR.to_string();
+        for r in rows {
+            t.push_str(&format!("{r:<127}\n"));
+        }
+        t
+    }
+
+    /// Parses `text` both ways and checks they agree; the socket list the sampler would get.
+    fn reparse(p: &mut ParsedText, text: &str) -> Vec<UdpSocket> {
+        let v = p.reparse(text, Family::Inet, Endian::Little).unwrap();
+        assert_eq!(v, parse(text, Family::Inet).unwrap());
+        v
+    }
+
+    /// Marks each kept socket (`rcvbuf`, which /proc never gives) so a test sees which sockets
+    /// the next reparse took from the last text and which it parsed anew.
+    fn mark_kept(p: &mut ParsedText) {
+        for (i, s) in p.sockets.iter_mut().enumerate() {
+            s.rcvbuf = Some(i as u32);
+        }
+    }
+
+    fn marks(v: &[UdpSocket]) -> Vec<Option<u32>> {
+        v.iter().map(|s| s.rcvbuf).collect()
+    }
+
+    #[test]
+    fn reparse_parses_only_changed_rows() {
+        let mut rows: Vec<String> = (0..5).map(|i| row(i * 7, 1000 + i as u16, 0)).collect();
+        let mut p = ParsedText::default();
+        reparse(&mut p, &table(&rows));
+        mark_kept(&mut p);
+        rows[2] = row(14, 1002, 9);
+        let v = p.reparse(&table(&rows), Family::Inet, Endian::Little).unwrap();
+        assert_eq!(marks(&v), [Some(0), Some(1), None, Some(3), Some(4)]);
+        assert_eq!(v[2].drops, Some(9));
+        // Unchanged since: every socket comes from the last read.
+        mark_kept(&mut p);
+        let v = p.reparse(&table(&rows), Family::Inet, Endian::Little).unwrap();
+        assert_eq!(marks(&v), [Some(0), Some(1), Some(2), Some(3), Some(4)]);
+    }
+
+    #[test]
+    fn reparse_stays_in_step_over_inserted_and_removed_rows() {
+        let rows: Vec<String> = (0..12).map(|i| row(i, 2000 + i as u16, 0)).collect();
+        let mut p = ParsedText::default();
+        reparse(&mut p, &table(&rows));
+        mark_kept(&mut p);
+        // Three rows opened at the top, two closed in the middle, one changed after them.
+        let mut now: Vec<String> = (0..3).map(|i| row(0, 3000 + i, 0)).collect();
+        now.extend(rows[..5].iter().cloned());
+        now.extend(rows[7..].iter().cloned());
+        now[9] = row(8, 2008, 1);
+        let v = p.reparse(&table(&now), Family::Inet, Endian::Little).unwrap();
+        let want = [None, None, None, Some(0), Some(1), Some(2), Some(3), Some(4), Some(7), None];
+        assert_eq!(marks(&v)[..10], want);
+        assert_eq!(marks(&v)[10..], [Some(9), Some(10), Some(11)]);
+        // More rows closed together than are looked ahead: parsed in full, and in step again.
+        let fewer: Vec<String> = now[..1].iter().chain(&now[LOOKAHEAD + 2..]).cloned().collect();
+        reparse(&mut p, &table(&fewer));
+        mark_kept(&mut p);
+        let v = p.reparse(&table(&fewer), Family::Inet, Endian::Little).unwrap();
+        assert!(marks(&v).iter().all(Option::is_some));
+    }
+
+    #[test]
+    fn reparse_errors_are_the_full_parse_errors() {
+        let mut rows: Vec<String> = (0..4).map(|i| row(i, 4000 + i as u16, 0)).collect();
+        let good = table(&rows);
+        let mut p = ParsedText::default();
+        reparse(&mut p, &good);
+        rows[2] = rows[2].replace(" 07 ", " 107 ");
+        let bad = table(&rows);
+        let e = p.reparse(&bad, Family::Inet, Endian::Little).unwrap_err();
+        assert_eq!(e, parse(&bad, Family::Inet).unwrap_err());
+        assert_eq!(e.line, 4);
+        assert!(e.msg.starts_with("bad st \"107\": \"    2: 0100007F:0FA2"), "{}", e.msg);
+        // An unchanged broken line is parsed (and fails) again, then the good text reads.
+        assert_eq!(p.reparse(&bad, Family::Inet, Endian::Little).unwrap_err(), e);
+        reparse(&mut p, &good);
+    }
+
+    #[test]
+    fn reparse_starts_over_for_another_family_or_byte_order() {
+        let t = "  sl x\n   1: 7F000001:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000 0 0 5 2 0 0\n";
+        let mut p = ParsedText::default();
+        let little = p.reparse(t, Family::Inet, Endian::Little).unwrap();
+        assert_eq!(little[0].local_address, "1.0.0.127".parse::<IpAddr>().unwrap());
+        let big = p.reparse(t, Family::Inet, Endian::Big).unwrap();
+        assert_eq!(big, parse_with_endianness(t, Family::Inet, Endian::Big).unwrap());
+        assert_eq!(big[0].local_address, "127.0.0.1".parse::<IpAddr>().unwrap());
+        let e = p.reparse(t, Family::Inet6, Endian::Big).unwrap_err();
+        assert_eq!(e, parse_with_endianness(t, Family::Inet6, Endian::Big).unwrap_err());
+    }
+
+    #[test]
+    fn reparse_of_empty_and_header_only_texts() {
+        let mut p = ParsedText::default();
+        assert!(reparse(&mut p, "").is_empty());
+        assert!(reparse(&mut p, HDR).is_empty());
+        let one = table(&[row(1, 53, 0)]);
+        assert_eq!(reparse(&mut p, &one).len(), 1);
+        assert!(reparse(&mut p, HDR).is_empty());
+        assert!(reparse(&mut p, "").is_empty());
+    }
+
+    #[test]
+    fn sampler_reads_through_parsed_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("proc/net")).unwrap();
+        let rows: Vec<String> = (0..3).map(|i| row(i, 53 + i as u16, 0)).collect();
+        std::fs::write(dir.path().join("proc/net/udp"), table(&rows)).unwrap();
+        let root = Root::at(dir.path());
+        let mut parsed = ParsedFiles::default();
+        let first = read_with_sock_diag(&root, None, Some(&mut parsed));
+        assert_eq!(first, read(&root));
+        assert_eq!(parsed.udp.sockets.len(), 3);
+        assert!(first.udp6.unavailable().is_some(), "no udp6 file");
+        // sock_diag answering: its sockets, and the files' text is let go.
+        let answered = Avail::Value(vec![diag(Family::Inet, 7, 70, None)]);
+        let from_diag = read_with_sock_diag(&root, Some(&answered), Some(&mut parsed));
+        assert_eq!(from_diag.source, UdpSource::SockDiag);
+        assert!(parsed.udp.text.is_empty() && parsed.udp.sockets.is_empty());
+    }
+
+    /// A socket's fields, printed by `render` as the kernel would (with ref, pointer and drops as
+    /// far as `tail` says).
+    type Row =
+        (u32, [u32; 4], u16, [u32; 4], u16, u8, (u32, u32), u32, u64, (usize, u64, u64), bool);
+
+    fn render(r: &Row, family: Family) -> String {
+        let (sl, local, lport, rem, rport, st, (tx, rx), uid, inode, (tail, ptr, drops), pad) = r;
+        let addr = |w: &[u32; 4]| match family {
+            Family::Inet => format!("{:08X}", w[0]),
+            Family::Inet6 => w.iter().map(|x| format!("{x:08X}")).collect(),
+        };
+        let mut s = format!(
+            "{sl:>5}: {}:{lport:04X} {}:{rport:04X} {st:02X} {tx:08X}:{rx:08X} 00:00000000 00000000 {uid:>5} {:>8} {inode}",
+            addr(local),
+            addr(rem),
+            0
+        );
+        for f in [" 2".to_string(), format!(" {ptr:016x}"), format!(" {drops}")].iter().take(*tail)
+        {
+            s.push_str(f);
+        }
+        if *pad { format!("{s:<127}") } else { s }
+    }
+
+    fn any_row() -> impl Strategy<Value = Row> {
+        (
+            0u32..3000,
+            any::<[u32; 4]>(),
+            any::<u16>(),
+            any::<[u32; 4]>(),
+            any::<u16>(),
+            prop_oneof![Just(7u8), Just(1u8), any::<u8>()],
+            (0u32..4, 0u32..70_000),
+            0u32..70_000,
+            any::<u64>(),
+            (0usize..=3, any::<u64>(), 0u64..1000),
+            any::<bool>(),
+        )
+    }
+
+    /// One change between two reads of a file.
+    #[derive(Clone, Debug)]
+    enum Edit {
+        /// A row's socket changed (any field, the queues and drops most often).
+        Change(usize, Row),
+        /// Only the drops of a row moved.
+        Drops(usize, u64),
+        Insert(usize, Row),
+        Remove(usize),
+        Swap(usize, usize),
+        /// A line not a socket: a header, a blank line or anything.
+        Line(usize, String),
+        /// A line ended by `\r\n`.
+        Cr(usize),
+    }
+
+    fn any_edit() -> impl Strategy<Value = Edit> {
+        prop_oneof![
+            4 => (0usize..64, any_row()).prop_map(|(i, r)| Edit::Change(i, r)),
+            6 => (0usize..64, 0u64..1000).prop_map(|(i, d)| Edit::Drops(i, d)),
+            3 => (0usize..64, any_row()).prop_map(|(i, r)| Edit::Insert(i, r)),
+            3 => (0usize..64).prop_map(Edit::Remove),
+            2 => (0usize..64, 0usize..64).prop_map(|(a, b)| Edit::Swap(a, b)),
+            1 => (0usize..64, prop_oneof![
+                Just(HDR.trim_end().to_string()),
+                Just("  sl  local_address".to_string()),
+                Just(String::new()),
+                "[ -~]{0,40}",
+            ]).prop_map(|(i, l)| Edit::Line(i, l)),
+            1 => (0usize..64).prop_map(Edit::Cr),
+        ]
+    }
+
+    /// Applies `edits` to the lines (positions wrap around the current length).
+    fn edit(lines: &mut Vec<String>, edits: &[Edit], family: Family) {
+        for e in edits {
+            let n = lines.len();
+            match e {
+                Edit::Change(i, r) if n > 0 => lines[i % n] = render(r, family),
+                Edit::Drops(i, d) if n > 0 => {
+                    let l = &mut lines[i % n];
+                    if let Some(cut) = l.trim_end().rfind(' ') {
+                        *l = format!("{} {d}", &l[..cut]);
+                    }
+                }
+                Edit::Insert(i, r) => lines.insert(i % (n + 1), render(r, family)),
+                Edit::Remove(i) if n > 0 => {
+                    lines.remove(i % n);
+                }
+                Edit::Swap(a, b) if n > 0 => lines.swap(a % n, b % n),
+                Edit::Line(i, l) => lines.insert(i % (n + 1), l.clone()),
+                Edit::Cr(i) if n > 0 => lines[i % n].push('\r'),
+                _ => {}
+            }
+        }
+    }
+
+    proptest! {
+        /// Read after read of an edited table, reparsing gives what a full parse gives: the same
+        /// sockets, or the same error (line and message).
+        #[test]
+        fn reparse_is_a_full_parse(
+            v6: bool,
+            big: bool,
+            header: bool,
+            rows in prop::collection::vec(any_row(), 0..40),
+            reads in prop::collection::vec(
+                (prop::collection::vec(any_edit(), 0..8), any::<bool>(), 0u8..8),
+                1..5,
+            ),
+        ) {
+            let family = if v6 { Family::Inet6 } else { Family::Inet };
+            let mut endian = if big { Endian::Big } else { Endian::Little };
+            let mut lines: Vec<String> = rows.iter().map(|r| render(r, family)).collect();
+            if header {
+                lines.insert(0, HDR.trim_end().to_string());
+            }
+            let mut p = ParsedText::default();
+            let mut text = lines.join("\n");
+            prop_assert_eq!(
+                p.reparse(&text, family, endian),
+                parse_with_endianness(&text, family, endian)
+            );
+            for (edits, newline, other) in reads {
+                edit(&mut lines, &edits, family);
+                text = lines.join("\n");
+                if newline {
+                    text.push('\n');
+                }
+                // Now and then the same text read as the other byte order.
+                if other == 0 {
+                    endian = if endian == Endian::Big { Endian::Little } else { Endian::Big };
+                }
+                prop_assert_eq!(
+                    p.reparse(&text, family, endian),
+                    parse_with_endianness(&text, family, endian),
+                    "text {:?}", text
+                );
+            }
+        }
     }
 }
