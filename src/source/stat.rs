@@ -102,7 +102,7 @@ pub fn parse_with_intr(text: &str) -> Result<(Stat, Option<Intr>), ParseError> {
             continue;
         }
         if label == "intr" {
-            intr = line.trim_start().strip_prefix(label).and_then(parse_intr);
+            intr = parse_intr(toks);
             continue;
         }
         let Some(id) = label.strip_prefix("cpu") else { continue };
@@ -146,27 +146,12 @@ pub fn parse_with_intr(text: &str) -> Result<(Stat, Option<Intr>), ParseError> {
     Ok((Stat { total, cpus, softirq }, intr))
 }
 
-/// `<total> <IRQ 0> <IRQ 1> ...` after the label. A byte loop: the line has one count per IRQ
-/// number, thousands on a big host, and a Sampler reads it every sample.
-fn parse_intr(rest: &str) -> Option<Intr> {
-    let mut counts = Vec::with_capacity(rest.len() / 2);
-    let mut cur: Option<u64> = None;
-    for b in rest.bytes() {
-        match b {
-            b'0'..=b'9' => {
-                let v = cur.unwrap_or(0).checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
-                cur = Some(v);
-            }
-            b' ' | b'\t' => counts.extend(cur.take()),
-            _ => return None,
-        }
-    }
-    counts.extend(cur);
-    if counts.is_empty() {
-        return None;
-    }
-    let total = counts.remove(0);
-    Some(Intr { total, irqs: counts })
+/// `<total> <IRQ 0> <IRQ 1> ...` after the label: thousands of counts on a big host, read every
+/// sample by a Sampler, through the shared splitter and number parser.
+fn parse_intr<'a>(mut toks: impl Iterator<Item = &'a str>) -> Option<Intr> {
+    let total = dec_u64(toks.next()?)?;
+    let irqs = toks.map(dec_u64).collect::<Option<Vec<u64>>>()?;
+    Some(Intr { total, irqs })
 }
 
 fn parse_values<'a>(
