@@ -307,28 +307,38 @@ impl Root {
     }
 
     fn read_raw<R>(&self, kernel_path: &str, f: impl FnOnce(&[u8]) -> R) -> io::Result<R> {
-        if let Some(e) = self.replayed_error(kernel_path) {
-            return Err(e);
-        }
         let Some(m) = &self.open else {
-            let r = fs::read(self.path(kernel_path));
-            self.record_result(kernel_path, r.as_deref());
-            return r.map(|b| f(&b));
+            let mut buf = Vec::new();
+            return self.read_into(kernel_path, &mut buf).map(|()| f(&buf));
         };
         // The buffer is taken out while `f` runs, so `f` may read through this root too.
-        let (r, buf) = {
-            let mut o = m.lock().unwrap_or_else(|e| e.into_inner());
-            let mut buf = std::mem::take(&mut o.buf);
-            (o.load(kernel_path, || self.path(kernel_path), &mut buf), buf)
-        };
-        self.record_result(kernel_path, r.as_ref().map(|()| buf.as_slice()));
-        let out = r.map(|()| f(&buf));
+        let mut buf = std::mem::take(&mut m.lock().unwrap_or_else(|e| e.into_inner()).buf);
+        let out = self.read_into(kernel_path, &mut buf).map(|()| f(&buf));
         let mut o = m.lock().unwrap_or_else(|e| e.into_inner());
         // Keep the bigger buffer: the largest file read sets its size once.
         if buf.capacity() > o.buf.capacity() {
             o.buf = buf;
         }
         out
+    }
+
+    /// Reads a whole kernel file into the caller's `buf` (its old content replaced): for a reader
+    /// that keeps the text it last read beside the new one (`udp::ParsedText`) and swaps the two
+    /// instead of copying megabytes.
+    pub fn read_into(&self, kernel_path: &str, buf: &mut Vec<u8>) -> io::Result<()> {
+        if let Some(e) = self.replayed_error(kernel_path) {
+            return Err(e);
+        }
+        let r = match &self.open {
+            None => fs::read(self.path(kernel_path)).map(|b| *buf = b),
+            Some(m) => m.lock().unwrap_or_else(|e| e.into_inner()).load(
+                kernel_path,
+                || self.path(kernel_path),
+                buf,
+            ),
+        };
+        self.record_result(kernel_path, r.as_ref().map(|()| buf.as_slice()));
+        r
     }
 
     fn record_result(&self, kernel_path: &str, r: Result<&[u8], &io::Error>) {

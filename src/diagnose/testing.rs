@@ -124,7 +124,7 @@ impl Scene {
         let sock = crate::source::udp::parse(&text, crate::source::udp::Family::Inet)
             .expect("a crafted /proc/net/udp line")
             .remove(0);
-        let mut later_sock: UdpSocket = sock.clone();
+        let mut later_sock: UdpSocket = sock;
         later_sock.drops = Some(drops);
         for (s, x) in [(&mut self.earlier, sock), (&mut self.later, later_sock)] {
             match &mut std::sync::Arc::make_mut(&mut s.udp).udp {

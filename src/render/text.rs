@@ -830,12 +830,7 @@ fn transport_stage(s: &Sample, out: &mut Vec<String>) {
 fn socket_stage(s: &Sample, out: &mut Vec<String>) {
     out.push(String::new());
     out.push(rule("7 Sockets"));
-    let mut all = Vec::new();
-    for part in [&s.udp.udp, &s.udp.udp6] {
-        if let Some(v) = part.value() {
-            all.extend(v.iter());
-        }
-    }
+    let all: Vec<_> = s.udp.iter().collect();
     let with_drops = all.iter().filter(|u| u.drops.unwrap_or(0) > 0).count();
     out.push(format!(
         "UDP sockets: {} ({} IPv4, {} IPv6), {with_drops} with drops",

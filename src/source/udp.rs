@@ -29,7 +29,7 @@
 //! gives each socket's receive buffer size; [`read_with_sock_diag`] prefers it and falls back to
 //! these files. `UdpSockets::source` says which answered.
 
-use super::{ParseError, dec_u64, fields, hex_u64, read_parsed};
+use super::{ParseError, dec_u64, fields, hex_u64, parsed, read_parsed};
 use crate::avail::{Avail, Unavailable};
 use crate::root::Root;
 use crate::source::netlink::sockdiag::InetDiagMsg;
@@ -63,8 +63,9 @@ impl Endian {
 }
 
 /// One UDP socket, from /proc/net/udp{,6} or sock_diag. Queue sizes are bytes charged to the
-/// socket (skb truesize, not payload).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// socket (skb truesize, not payload). `Copy`: a sampler hands a 10,000-socket table to each
+/// sample as one block copy, not 10,000 clones.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct UdpSocket {
     pub family: Family,
     /// The hash bucket (`%5d`), not a stable id; `None` from sock_diag, which does not give it.
@@ -90,7 +91,7 @@ pub struct UdpSocket {
     pub ref_count: Option<u64>,
     /// The socket's kernel address as printed (`%pK`/`%p`: hashed on 4.15+, zeros without privilege,
     /// raw on old kernels); kept as text, useful only to tell rows apart.
-    pub pointer: Option<String>,
+    pub pointer: Option<Pointer>,
     /// Datagrams dropped at this socket (`sk_drops`); `None` on kernels that do not print it.
     pub drops: Option<u64>,
 }
@@ -116,6 +117,59 @@ impl UdpSocket {
             pointer: None,
             drops: d.drops().map(u64::from),
         }
+    }
+}
+
+/// The `pointer` field as the kernel printed it (8 or 16 hex digits, `(ptrval)`), held inline so a
+/// socket needs no allocation; it reads and serializes as the text.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Pointer {
+    len: u8,
+    text: [u8; Pointer::MAX],
+}
+
+impl Pointer {
+    /// Twice the 16 characters any kernel prints: room for what a new format could add.
+    pub const MAX: usize = 32;
+
+    /// `None` for text longer than `MAX` bytes.
+    pub fn new(text: &str) -> Option<Pointer> {
+        let len = u8::try_from(text.len()).ok().filter(|&n| usize::from(n) <= Pointer::MAX)?;
+        let mut p = Pointer { len, text: [0; Pointer::MAX] };
+        p.text[..text.len()].copy_from_slice(text.as_bytes());
+        Some(p)
+    }
+}
+
+impl std::ops::Deref for Pointer {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        std::str::from_utf8(&self.text[..usize::from(self.len)]).expect("made from a str")
+    }
+}
+
+impl std::fmt::Debug for Pointer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl Serialize for Pointer {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Pointer {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Pointer, D::Error> {
+        let text = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        Pointer::new(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "pointer {text:?} is longer than {} characters",
+                Pointer::MAX
+            ))
+        })
     }
 }
 
@@ -213,9 +267,12 @@ const LOOKAHEAD: usize = 8;
 pub struct ParsedText {
     /// What the text was parsed as; `None` before the first parse.
     parsed_as: Option<(Family, Endian)>,
-    text: String,
+    text: Vec<u8>,
     lines: Vec<TextLine>,
     sockets: Vec<UdpSocket>,
+    /// The buffer the next text is read into, then swapped with `text`: a megabyte table is
+    /// never copied.
+    next: Vec<u8>,
 }
 
 /// A line of `ParsedText::text` (as `str::lines` gives it) and the index of its socket.
@@ -227,67 +284,126 @@ struct TextLine {
 }
 
 impl ParsedText {
-    /// What `parse_with_endianness(text, family, endian)` returns, the same sockets and the same
-    /// errors, reusing the socket of each line that is byte for byte a line of the last text near
-    /// the same place. After an error the next text is parsed in full.
+    /// What `parse_with_endianness` returns for the text of `bytes` (read lossily, as `Root`
+    /// reads text), the same sockets and the same errors, reusing the socket of each line that is
+    /// byte for byte a line of the last text near the same place. After an error the next text is
+    /// parsed in full.
     pub fn reparse(
         &mut self,
-        text: &str,
+        bytes: &[u8],
+        family: Family,
+        endian: Endian,
+    ) -> Result<Vec<UdpSocket>, ParseError> {
+        self.next.clear();
+        self.next.extend_from_slice(bytes);
+        self.reparse_next(family, endian)
+    }
+
+    /// `reparse` of the file at `kernel_path`, read straight into the spare buffer.
+    fn read(
+        &mut self,
+        root: &Root,
+        kernel_path: &str,
+        family: Family,
+        endian: Endian,
+    ) -> Avail<Vec<UdpSocket>> {
+        match root.read_into(kernel_path, &mut self.next) {
+            Ok(()) => parsed(kernel_path, self.reparse_next(family, endian)),
+            Err(e) => Avail::Unavailable(Unavailable::from_io(kernel_path, &e)),
+        }
+    }
+
+    fn reparse_next(
+        &mut self,
         family: Family,
         endian: Endian,
     ) -> Result<Vec<UdpSocket>, ParseError> {
         if self.parsed_as != Some((family, endian)) {
-            *self = ParsedText::default();
+            self.forget();
         }
-        let r = self.walk(text, family, endian);
-        match &r {
-            Ok(_) => self.parsed_as = Some((family, endian)),
-            Err(_) => *self = ParsedText::default(),
+        match self.walk(family, endian) {
+            Ok(()) => {
+                self.parsed_as = Some((family, endian));
+                std::mem::swap(&mut self.text, &mut self.next);
+                Ok(self.sockets.clone())
+            }
+            Err(e) => {
+                self.forget();
+                Err(e)
+            }
         }
-        r
     }
 
-    fn walk(
-        &mut self,
-        text: &str,
-        family: Family,
-        endian: Endian,
-    ) -> Result<Vec<UdpSocket>, ParseError> {
+    /// Drops the last text (keeping the buffers): the next text is parsed in full.
+    fn forget(&mut self) {
+        self.parsed_as = None;
+        self.text.clear();
+        self.lines.clear();
+        self.sockets.clear();
+    }
+
+    /// Walks `next` in step with `text`: `lines` and `sockets` become those of `next`.
+    fn walk(&mut self, family: Family, endian: Endian) -> Result<(), ParseError> {
+        let (old, new) = (self.text.as_slice(), self.next.as_slice());
         let mut lines = Vec::with_capacity(self.lines.len());
         let mut sockets = Vec::with_capacity(self.sockets.len());
         // Matched lines come in the order of the last text, so each kept socket is moved once
-        // into the new list, never cloned: the caller's copy is the one clone per socket.
+        // into the new list, never cloned: the caller's copy is the one copy per socket.
         let mut kept = std::mem::take(&mut self.sockets).into_iter();
         let mut kept_from = 0;
         // The first line of the last text not yet matched: the texts are walked in step.
         let mut next = 0;
-        for (idx, line) in text.lines().enumerate() {
+        let mut at = 0;
+        let mut lineno = 0;
+        while at < new.len() {
+            lineno += 1;
             let window = &self.lines[next..self.lines.len().min(next + LOOKAHEAD)];
-            let old = self.text.as_bytes();
-            let same = window.iter().position(|l| old[l.start..l.end] == *line.as_bytes());
-            let socket = match same {
+            // An old line is found here when the new text repeats it and ends it the same way,
+            // which is compared without first searching the new text for its line end.
+            let same = window.iter().position(|l| {
+                let line = &old[l.start..l.end];
+                let end = at + line.len();
+                new.get(at..end) == Some(line)
+                    && new.get(end).is_none_or(|&b| b == b'\n')
+                    && line.last() != Some(&b'\r')
+            });
+            let (end, socket) = match same {
                 Some(d) => {
                     next += d + 1;
-                    window[d].socket.map(|i| {
+                    let socket = window[d].socket.map(|i| {
                         let s = kept.nth(i - kept_from).expect("a kept line's socket is kept");
                         kept_from = i + 1;
                         s
-                    })
+                    });
+                    (at + window[d].end - window[d].start, socket)
                 }
-                None => parse_line(line, idx + 1, family, endian)?,
+                None => {
+                    let end = line_end(new, at);
+                    let line = String::from_utf8_lossy(&new[at..end]);
+                    (end, parse_line(&line, lineno, family, endian)?)
+                }
             };
             let socket = socket.map(|s| {
                 sockets.push(s);
                 sockets.len() - 1
             });
-            let start = line.as_ptr() as usize - text.as_ptr() as usize;
-            lines.push(TextLine { start, end: start + line.len(), socket });
+            lines.push(TextLine { start: at, end, socket });
+            // Past the line and its `\n`, or `\r\n` (which `str::lines` leaves out of the line).
+            at = new[end..].iter().position(|&b| b == b'\n').map_or(new.len(), |i| end + i + 1);
         }
-        self.text.clear();
-        self.text.push_str(text);
         self.lines = lines;
         self.sockets = sockets;
-        Ok(self.sockets.clone())
+        Ok(())
+    }
+}
+
+/// Where the line starting at `at` ends as `str::lines` cuts it: before its `\n`, or before the
+/// `\r` of a `\r\n`; a last line without `\n` keeps everything.
+fn line_end(text: &[u8], at: usize) -> usize {
+    match text[at..].iter().position(|&b| b == b'\n') {
+        Some(i) if i > 0 && text[at + i - 1] == b'\r' => at + i - 1,
+        Some(i) => at + i,
+        None => text.len(),
     }
 }
 
@@ -319,7 +435,12 @@ fn parse_row(f: &[&str], family: Family, endian: Endian) -> Result<UdpSocket, St
         Some(r) => Some(dec(r).ok_or_else(|| format!("bad ref {r:?}"))?),
         None => None,
     };
-    let pointer = f.get(11).map(|p| p.to_string());
+    let pointer = match f.get(11) {
+        Some(p) => Some(Pointer::new(p).ok_or_else(|| {
+            format!("bad pointer {p:?}: longer than {} characters", Pointer::MAX)
+        })?),
+        None => None,
+    };
     let drops = match f.get(12) {
         Some(d) => Some(dec(d).ok_or_else(|| format!("bad drops {d:?}"))?),
         None => None,
@@ -408,8 +529,8 @@ pub struct ParsedFiles {
 fn read_files(root: &Root, endian: Endian, parsed: Option<&mut ParsedFiles>) -> UdpSockets {
     let (udp, udp6) = match parsed {
         Some(p) => (
-            read_parsed(root, UDP_PATH, |t| p.udp.reparse(t, Family::Inet, endian)),
-            read_parsed(root, UDP6_PATH, |t| p.udp6.reparse(t, Family::Inet6, endian)),
+            p.udp.read(root, UDP_PATH, Family::Inet, endian),
+            p.udp6.read(root, UDP6_PATH, Family::Inet6, endian),
         ),
         None => (
             read_parsed(root, UDP_PATH, |t| parse_with_endianness(t, Family::Inet, endian)),
@@ -516,9 +637,32 @@ mod tests {
         let bare = "   1: 00000000:03FF 00000000:0000 07 00000000:00000000 00:00000000 00000000 0 0 1141\n";
         let v = parse(bare, Family::Inet).unwrap();
         assert_eq!(
-            (v[0].inode, v[0].ref_count, v[0].pointer.clone(), v[0].drops),
+            (v[0].inode, v[0].ref_count, v[0].pointer, v[0].drops),
             (1141, None, None, None)
         );
+    }
+
+    #[test]
+    fn pointers_are_kept_as_printed_and_bounded() {
+        let row = |p: &str| {
+            format!(
+                "   1: 00000000:03FF 00000000:0000 07 00000000:00000000 00:00000000 00000000 0 0 1141 2 {p} 0\n"
+            )
+        };
+        for p in ["(____ptrval____)", "0000000000000000", &"f".repeat(Pointer::MAX)] {
+            let v = parse(&row(p), Family::Inet).unwrap();
+            assert_eq!(v[0].pointer.as_deref(), Some(p));
+            let j = serde_json::to_value(v[0]).unwrap();
+            assert_eq!(j["pointer"], p, "serialized as the text");
+            assert_eq!(serde_json::from_value::<UdpSocket>(j).unwrap(), v[0]);
+        }
+        let long = "f".repeat(Pointer::MAX + 1);
+        let e = parse(&row(&long), Family::Inet).unwrap_err();
+        assert!(e.msg.starts_with("bad pointer"), "{}", e.msg);
+        let mut j = serde_json::to_value(parse(&row("1"), Family::Inet).unwrap()[0]).unwrap();
+        j["pointer"] = long.into();
+        let e = serde_json::from_value::<UdpSocket>(j).unwrap_err();
+        assert!(e.to_string().contains("longer than 32 characters"), "{e}");
     }
 
     #[test]
@@ -584,7 +728,7 @@ mod tests {
         assert_eq!(v6.iter().map(|s| s.inode).collect::<Vec<_>>(), [11]);
         let s = &v4[0];
         assert_eq!((s.rx_queue, s.rcvbuf, s.drops), (3840, Some(4096), Some(1997)));
-        assert_eq!((s.sl, s.ref_count, s.pointer.clone()), (None, None, None));
+        assert_eq!((s.sl, s.ref_count, s.pointer), (None, None, None));
         assert_eq!((s.tx_queue, s.uid, s.st, s.local_port), (8, 1000, 7, 53));
         // No SK_MEMINFO: the queue from idiag_rqueue, no buffer size, no drops.
         assert_eq!((v6[0].rx_queue, v6[0].rcvbuf, v6[0].drops), (3000, None, None));
@@ -639,7 +783,7 @@ mod tests {
     fn json_uses_kernel_names() {
         let t = "   1: 0100007F:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000 0 0 5 2 p 0\n";
         let v = parse(t, Family::Inet).unwrap();
-        let j = serde_json::to_value(&v[0]).unwrap();
+        let j = serde_json::to_value(v[0]).unwrap();
         assert_eq!(j["family"], "inet");
         assert_eq!(j["local_address"], "127.0.0.1");
         assert_eq!(j["ref"], 2);
@@ -664,7 +808,7 @@ mod tests {
 
     /// Parses `text` both ways and checks they agree; the socket list the sampler would get.
     fn reparse(p: &mut ParsedText, text: &str) -> Vec<UdpSocket> {
-        let v = p.reparse(text, Family::Inet, Endian::Little).unwrap();
+        let v = p.reparse(text.as_bytes(), Family::Inet, Endian::Little).unwrap();
         assert_eq!(v, parse(text, Family::Inet).unwrap());
         v
     }
@@ -688,12 +832,12 @@ mod tests {
         reparse(&mut p, &table(&rows));
         mark_kept(&mut p);
         rows[2] = row(14, 1002, 9);
-        let v = p.reparse(&table(&rows), Family::Inet, Endian::Little).unwrap();
+        let v = p.reparse(table(&rows).as_bytes(), Family::Inet, Endian::Little).unwrap();
         assert_eq!(marks(&v), [Some(0), Some(1), None, Some(3), Some(4)]);
         assert_eq!(v[2].drops, Some(9));
         // Unchanged since: every socket comes from the last read.
         mark_kept(&mut p);
-        let v = p.reparse(&table(&rows), Family::Inet, Endian::Little).unwrap();
+        let v = p.reparse(table(&rows).as_bytes(), Family::Inet, Endian::Little).unwrap();
         assert_eq!(marks(&v), [Some(0), Some(1), Some(2), Some(3), Some(4)]);
     }
 
@@ -708,7 +852,7 @@ mod tests {
         now.extend(rows[..5].iter().cloned());
         now.extend(rows[7..].iter().cloned());
         now[9] = row(8, 2008, 1);
-        let v = p.reparse(&table(&now), Family::Inet, Endian::Little).unwrap();
+        let v = p.reparse(table(&now).as_bytes(), Family::Inet, Endian::Little).unwrap();
         let want = [None, None, None, Some(0), Some(1), Some(2), Some(3), Some(4), Some(7), None];
         assert_eq!(marks(&v)[..10], want);
         assert_eq!(marks(&v)[10..], [Some(9), Some(10), Some(11)]);
@@ -716,7 +860,7 @@ mod tests {
         let fewer: Vec<String> = now[..1].iter().chain(&now[LOOKAHEAD + 2..]).cloned().collect();
         reparse(&mut p, &table(&fewer));
         mark_kept(&mut p);
-        let v = p.reparse(&table(&fewer), Family::Inet, Endian::Little).unwrap();
+        let v = p.reparse(table(&fewer).as_bytes(), Family::Inet, Endian::Little).unwrap();
         assert!(marks(&v).iter().all(Option::is_some));
     }
 
@@ -728,25 +872,52 @@ mod tests {
         reparse(&mut p, &good);
         rows[2] = rows[2].replace(" 07 ", " 107 ");
         let bad = table(&rows);
-        let e = p.reparse(&bad, Family::Inet, Endian::Little).unwrap_err();
+        let e = p.reparse(bad.as_bytes(), Family::Inet, Endian::Little).unwrap_err();
         assert_eq!(e, parse(&bad, Family::Inet).unwrap_err());
         assert_eq!(e.line, 4);
         assert!(e.msg.starts_with("bad st \"107\": \"    2: 0100007F:0FA2"), "{}", e.msg);
         // An unchanged broken line is parsed (and fails) again, then the good text reads.
-        assert_eq!(p.reparse(&bad, Family::Inet, Endian::Little).unwrap_err(), e);
+        assert_eq!(p.reparse(bad.as_bytes(), Family::Inet, Endian::Little).unwrap_err(), e);
         reparse(&mut p, &good);
+    }
+
+    #[test]
+    fn reparse_reads_bytes_as_root_reads_text() {
+        let rows: Vec<String> = (0..4).map(|i| row(i, 5000 + i as u16, 0)).collect();
+        let mut bytes = table(&rows).into_bytes();
+        let mut p = ParsedText::default();
+        // A byte that is not UTF-8 in the header, then in a row's pointer, then a `\r\n`.
+        for (at, b) in [
+            (HDR.len() - 3, 0xff),
+            (HDR.len() + 128 + rows[1].find("da82ede").unwrap(), 0xfe),
+            (HDR.len() + 3 * 128 - 1, b'\r'),
+        ] {
+            if b == b'\r' {
+                bytes.insert(at, b);
+            } else {
+                bytes[at] = b;
+            }
+            let text = String::from_utf8_lossy(&bytes);
+            assert_eq!(
+                p.reparse(&bytes, Family::Inet, Endian::Little),
+                parse(&text, Family::Inet),
+                "{text:?}"
+            );
+        }
+        let v = p.reparse(&bytes, Family::Inet, Endian::Little).unwrap();
+        assert!(v[1].pointer.unwrap().contains('\u{fffd}'), "{:?}", v[1].pointer);
     }
 
     #[test]
     fn reparse_starts_over_for_another_family_or_byte_order() {
         let t = "  sl x\n   1: 7F000001:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000 0 0 5 2 0 0\n";
         let mut p = ParsedText::default();
-        let little = p.reparse(t, Family::Inet, Endian::Little).unwrap();
+        let little = p.reparse(t.as_bytes(), Family::Inet, Endian::Little).unwrap();
         assert_eq!(little[0].local_address, "1.0.0.127".parse::<IpAddr>().unwrap());
-        let big = p.reparse(t, Family::Inet, Endian::Big).unwrap();
+        let big = p.reparse(t.as_bytes(), Family::Inet, Endian::Big).unwrap();
         assert_eq!(big, parse_with_endianness(t, Family::Inet, Endian::Big).unwrap());
         assert_eq!(big[0].local_address, "127.0.0.1".parse::<IpAddr>().unwrap());
-        let e = p.reparse(t, Family::Inet6, Endian::Big).unwrap_err();
+        let e = p.reparse(t.as_bytes(), Family::Inet6, Endian::Big).unwrap_err();
         assert_eq!(e, parse_with_endianness(t, Family::Inet6, Endian::Big).unwrap_err());
     }
 
@@ -900,7 +1071,7 @@ mod tests {
             let mut p = ParsedText::default();
             let mut text = lines.join("\n");
             prop_assert_eq!(
-                p.reparse(&text, family, endian),
+                p.reparse(text.as_bytes(), family, endian),
                 parse_with_endianness(&text, family, endian)
             );
             for (edits, newline, other) in reads {
@@ -914,7 +1085,7 @@ mod tests {
                     endian = if endian == Endian::Big { Endian::Little } else { Endian::Big };
                 }
                 prop_assert_eq!(
-                    p.reparse(&text, family, endian),
+                    p.reparse(text.as_bytes(), family, endian),
                     parse_with_endianness(&text, family, endian),
                     "text {:?}", text
                 );
