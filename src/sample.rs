@@ -129,6 +129,8 @@ impl Sample {
 ///
 /// - **Open files**: kernel files stay open and are re-read from offset 0 into one reused buffer
 ///   (`Root::keep_open`); files a sample no longer reads (a removed interface) are closed after it.
+///   Likewise the rtnetlink and generic-netlink sockets (the netdev family resolved once) and the
+///   ethtool ioctl socket are opened once and kept, a netlink socket anew after an error.
 /// - **Settings are re-read in turn**, each at least every `SETTINGS_EVERY` samples and every
 ///   `SETTINGS_MAX_AGE`, whichever comes first: an interface's sysfs attributes, queues (RPS/XPS masks), IRQs
 ///   and their affinities, ethtool rings/channels/coalescing/features; sysctls; CPUs and NUMA
@@ -218,6 +220,12 @@ struct Kept {
     udp_text: udp::ParsedFiles,
     /// One ioctl socket for every ethtool read of the run (opened on first use).
     ethtool: Option<Result<ethtool::EthtoolSocket, String>>,
+    /// The rtnetlink socket of the link dump (live), opened on first use and kept; closed after
+    /// an error that can leave a reply queued in it, and opened anew at the next sample.
+    rtnl: Option<netlink::socket::NlSocket>,
+    /// Likewise the generic-netlink socket with the netdev family resolved; `Err` when this
+    /// kernel has no such family.
+    netdev: Option<Result<netlink::netdev::NetdevSocket, Unavailable>>,
     /// The record of a capture (not live), loaded on the first sample.
     record: Option<KernelRecord>,
 }
@@ -304,6 +312,48 @@ impl Kept {
     }
 }
 
+impl Kept {
+    /// Every link's stats64, on the kept rtnetlink socket.
+    fn links(&mut self) -> Avail<Vec<netlink::Link>> {
+        use netlink::rtnl::LINKS_WHAT;
+        let sock = match &mut self.rtnl {
+            Some(s) => s,
+            None => match netlink::socket::NlSocket::open(libc::NETLINK_ROUTE) {
+                Ok(s) => self.rtnl.insert(s),
+                Err(e) => return Avail::Unavailable(Unavailable::from_io(LINKS_WHAT, &e)),
+            },
+        };
+        let links = netlink::read_links_on(sock);
+        if links.as_ref().is_err_and(netlink::NlError::spoils_socket) {
+            self.rtnl = None;
+        }
+        links.map_err(|e| e.to_unavailable(LINKS_WHAT)).into()
+    }
+
+    /// The netdev family's parts, on the kept generic-netlink socket.
+    fn netdev_genl(&mut self) -> Avail<netlink::NetdevGenl> {
+        use netlink::netdev::NetdevSocket;
+        let sock = match &mut self.netdev {
+            Some(Ok(s)) => s,
+            Some(Err(u)) => return Avail::Unavailable(u.clone()),
+            None => match NetdevSocket::open() {
+                Ok(Some(s)) => self.netdev.insert(Ok(s)).as_mut().expect("just inserted"),
+                Ok(None) => {
+                    let u = NetdevSocket::no_family();
+                    self.netdev = Some(Err(u.clone()));
+                    return Avail::Unavailable(u);
+                }
+                Err(u) => return Avail::Unavailable(u),
+            },
+        };
+        let genl = sock.read();
+        if !sock.is_usable() {
+            self.netdev = None;
+        }
+        Avail::Value(genl)
+    }
+}
+
 /// The sum of the UDP error counters that move with every per-socket drop; `None` when one of
 /// the files cannot be read, which makes every sample read the sockets.
 fn udp_errors(snmp: &Avail<snmp::Snmp>, snmp6: &Avail<snmp::Counters>) -> Option<u64> {
@@ -321,7 +371,7 @@ fn read(root: &Root, kept: &mut Kept) -> (Sample, KernelRecord) {
     let name_list = names.value().map(Vec::as_slice).unwrap_or(&[]);
     // A live sampler asks ethtool and sock_diag itself, as far as they are due.
     let mut record = if sampler && root.is_live() && !root.is_recording() {
-        KernelRecord::live_counters()
+        KernelRecord::live(kept.links(), kept.netdev_genl())
     } else if sampler && !root.is_live() {
         // A capture's record does not change: loaded (and its JSON parsed) once per sampler.
         kept.record.get_or_insert_with(|| KernelRecord::obtain(root, name_list)).clone()
@@ -682,6 +732,49 @@ mod tests {
         assert!(!c.is_due(&d));
         c.now += Duration::from_millis(2);
         assert!(c.is_due(&d), "older than max_age");
+    }
+
+    /// Points descriptor `fd` at /dev/null, so the next netlink request on it fails (ENOTSOCK)
+    /// the way a socket error would.
+    fn spoil(fd: std::os::fd::RawFd) {
+        use std::os::fd::AsRawFd;
+        let null = std::fs::File::open("/dev/null").unwrap();
+        // SAFETY: both descriptors are open; `fd` now names /dev/null until its owner closes it.
+        assert!(unsafe { libc::dup2(null.as_raw_fd(), fd) } >= 0);
+    }
+
+    fn lo_stats64(s: &Sample) -> Avail<u64> {
+        s.interface("lo").expect("lo").stats64.as_ref().map(|m| m["rx_packets"])
+    }
+
+    #[test]
+    fn kept_netlink_sockets_are_reused_and_opened_anew_after_an_error() {
+        use std::os::fd::AsRawFd;
+        let qstats = |s: &Sample| s.netdev_genl.value().is_some_and(|g| g.qstats.is_available());
+        let mut sampler = Sampler::new(Root::live());
+        let first = sampler.take();
+        assert!(lo_stats64(&first).is_available());
+        let rtnl = sampler.kept.rtnl.as_ref().map(AsRawFd::as_raw_fd).expect("kept rtnl socket");
+        let netdev = match &sampler.kept.netdev {
+            Some(Ok(s)) => Some(s.as_raw_fd()),
+            _ => None, // a kernel without the netdev family
+        }
+        .filter(|_| qstats(&first));
+        assert!(lo_stats64(&sampler.take()).is_available());
+        assert_eq!(sampler.kept.rtnl.as_ref().map(AsRawFd::as_raw_fd), Some(rtnl), "reused");
+
+        spoil(rtnl);
+        let failed = sampler.take();
+        assert!(!lo_stats64(&failed).is_available(), "the dump failed on the spoiled socket");
+        assert!(sampler.kept.rtnl.is_none(), "a failed socket is not kept");
+        assert!(lo_stats64(&sampler.take()).is_available(), "a new socket at the next sample");
+
+        let Some(netdev) = netdev else { return };
+        spoil(netdev);
+        let failed = sampler.take();
+        assert!(!qstats(&failed));
+        assert!(sampler.kept.netdev.is_none(), "a failed socket is not kept");
+        assert!(qstats(&sampler.take()), "a new socket at the next sample");
     }
 
     #[test]
