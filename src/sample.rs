@@ -134,7 +134,9 @@ impl Sample {
 /// - **Settings are re-read in turn**, each at least every `SETTINGS_EVERY` samples and every
 ///   `SETTINGS_MAX_AGE`, whichever comes first: an interface's sysfs attributes, queues (RPS/XPS masks), IRQs
 ///   and their affinities, ethtool rings/channels/coalescing/features; sysctls; CPUs and NUMA
-///   nodes; the environment. Counters are read every sample, and so is what a setting's age could
+///   nodes; the environment; the netdev netlink family's queues and NAPI instances (`queue-get`,
+///   `napi-get`), which are also read again whenever an interface's settings are, as its IRQs
+///   are mapped to queues through them (its queue statistics, `qstats-get`, are counters). Counters are read every sample, and so is what a setting's age could
 ///   make wrong: the interface list, each ifindex (a re-created interface is read anew at once)
 ///   and the link state (flags, operstate, carrier). Each part starts at a different age, so the
 ///   re-reads are spread over the samples rather than all falling on one.
@@ -226,6 +228,8 @@ struct Kept {
     /// Likewise the generic-netlink socket with the netdev family resolved; `Err` when this
     /// kernel has no such family.
     netdev: Option<Result<netlink::netdev::NetdevSocket, Unavailable>>,
+    /// The netdev family's queues and NAPI instances: settings (`queue-get`, `napi-get`).
+    netdev_settings: Option<Aged<NetdevSettings>>,
     /// The record of a capture (not live), loaded on the first sample.
     record: Option<KernelRecord>,
 }
@@ -280,6 +284,8 @@ struct Settings {
     ethtool: ethtool::EthtoolInfo,
 }
 
+type NetdevSettings = (Avail<Vec<netlink::Queue>>, Avail<Vec<netlink::Napi>>);
+
 struct KeptUdp {
     due: Due,
     /// The UDP error counters when the table was read.
@@ -294,8 +300,18 @@ impl Kept {
         slot: &mut Option<Aged<T>>,
         read: impl FnOnce() -> T,
     ) -> T {
+        Kept::part_unless_stale(clock, slot, false, read)
+    }
+
+    /// As `part`, read afresh also when `stale` (something read now depends on it).
+    fn part_unless_stale<T: Clone>(
+        clock: &mut Option<Clock>,
+        slot: &mut Option<Aged<T>>,
+        stale: bool,
+        read: impl FnOnce() -> T,
+    ) -> T {
         let Some(c) = clock else { return read() };
-        if let Some(a) = slot.as_ref().filter(|a| !c.is_due(&a.due)) {
+        if let Some(a) = slot.as_ref().filter(|a| !stale && !c.is_due(&a.due)) {
             return a.value.clone();
         }
         let value = read();
@@ -330,8 +346,10 @@ impl Kept {
         links.map_err(|e| e.to_unavailable(LINKS_WHAT)).into()
     }
 
-    /// The netdev family's parts, on the kept generic-netlink socket.
-    fn netdev_genl(&mut self) -> Avail<netlink::NetdevGenl> {
+    /// The netdev family's parts, on the kept generic-netlink socket: the queue statistics every
+    /// sample, the queues and NAPI instances as settings, read afresh also when `map_irqs` (an
+    /// interface's settings are read now, and its IRQs are mapped to queues through them).
+    fn netdev_genl(&mut self, map_irqs: bool) -> Avail<netlink::NetdevGenl> {
         use netlink::netdev::NetdevSocket;
         let sock = match &mut self.netdev {
             Some(Ok(s)) => s,
@@ -346,11 +364,17 @@ impl Kept {
                 Err(u) => return Avail::Unavailable(u),
             },
         };
-        let genl = sock.read();
+        let (queues, napis) =
+            Kept::part_unless_stale(&mut self.clock, &mut self.netdev_settings, map_irqs, || {
+                sock.queues_and_napis()
+            });
+        let (qstats, qstats_device) = sock.qstats();
         if !sock.is_usable() {
             self.netdev = None;
+            // What the failed socket answered is not kept either.
+            self.netdev_settings = None;
         }
-        Avail::Value(genl)
+        Avail::Value(netlink::NetdevGenl { queues, napis, qstats, qstats_device })
     }
 }
 
@@ -369,9 +393,23 @@ fn read(root: &Root, kept: &mut Kept) -> (Sample, KernelRecord) {
     let sampler = kept.clock.is_some();
     let names = iface::list(root);
     let name_list = names.value().map(Vec::as_slice).unwrap_or(&[]);
-    // A live sampler asks ethtool and sock_diag itself, as far as they are due.
+    // Each interface whose kept settings still hold, with its directory (looked up once per
+    // interface and sample); `None` for one read afresh now.
+    let kept_dirs: Vec<Option<String>> = name_list
+        .iter()
+        .map(|name| {
+            let (c, k) = (kept.clock.as_ref()?, kept.interfaces.get(name)?);
+            let dir = iface::net_dir(root, name);
+            let same =
+                !c.is_due(&k.due) && k.value.sysfs.ifindex == iface::read_ifindex(root, &dir);
+            same.then_some(dir)
+        })
+        .collect();
+    // A live sampler asks netlink on its kept sockets, and ethtool and sock_diag itself, as far
+    // as they are due.
     let mut record = if sampler && root.is_live() && !root.is_recording() {
-        KernelRecord::live(kept.links(), kept.netdev_genl())
+        let map_irqs = kept_dirs.iter().any(Option::is_none);
+        KernelRecord::live(kept.links(), kept.netdev_genl(map_irqs))
     } else if sampler && !root.is_live() {
         // A capture's record does not change: loaded (and its JSON parsed) once per sampler.
         kept.record.get_or_insert_with(|| KernelRecord::obtain(root, name_list)).clone()
@@ -387,15 +425,8 @@ fn read(root: &Root, kept: &mut Kept) -> (Sample, KernelRecord) {
     // once the IRQ counts are read (the mapping may fall back to /proc/interrupts).
     let mut fresh = Vec::new();
     let mut settings = Vec::new();
-    for name in name_list {
-        // The directory is looked up once per interface and sample (a readlink each time).
-        let kept_one = kept.interfaces.get(name).and_then(|k| {
-            let c = kept.clock.as_ref().expect("only a sampler keeps interfaces");
-            let dir = iface::net_dir(root, name);
-            let same =
-                !c.is_due(&k.due) && k.value.sysfs.ifindex == iface::read_ifindex(root, &dir);
-            same.then_some((k, dir))
-        });
+    for (name, dir) in name_list.iter().zip(kept_dirs) {
+        let kept_one = dir.and_then(|dir| Some((kept.interfaces.get(name)?, dir)));
         let s = match kept_one {
             Some((k, dir)) => {
                 let mut s = k.value.clone();
@@ -775,6 +806,34 @@ mod tests {
         assert!(!qstats(&failed));
         assert!(sampler.kept.netdev.is_none(), "a failed socket is not kept");
         assert!(qstats(&sampler.take()), "a new socket at the next sample");
+    }
+
+    #[test]
+    fn netdev_queues_and_napis_are_settings_read_again_with_an_interface() {
+        let mut sampler = Sampler::every(Root::live(), 1000);
+        let first = sampler.take();
+        if !first.netdev_genl.is_available() {
+            return; // a kernel without the netdev family
+        }
+        // A value no read gives: seen in a sample only if the kept settings are used.
+        fn marker<T>() -> Avail<T> {
+            Avail::missing("kept", "marker")
+        }
+        let kept = sampler.kept.netdev_settings.as_mut().expect("netdev settings kept");
+        kept.value = (marker(), marker());
+        let genl = sampler.take().netdev_genl.into_value().expect("netdev genl");
+        assert_eq!((genl.queues, genl.napis), (marker(), marker()), "kept, not read again");
+        assert_eq!(
+            genl.qstats.is_available(),
+            first.netdev_genl.value().unwrap().qstats.is_available()
+        );
+
+        // An interface read afresh (new, or re-created) maps its IRQs through the queues and
+        // NAPIs: they are read again with it.
+        sampler.kept.interfaces.remove("lo");
+        let genl = sampler.take().netdev_genl.into_value().expect("netdev genl");
+        assert_ne!(genl.queues, marker(), "read again with the interface");
+        assert_ne!(genl.napis, marker());
     }
 
     #[test]
