@@ -222,6 +222,8 @@ struct Kept {
     udp_text: udp::ParsedFiles,
     /// One ioctl socket for every ethtool read of the run (opened on first use).
     ethtool: Option<Result<ethtool::EthtoolSocket, String>>,
+    /// The guarded GSTATS buffer of every interface's `ethtool -S` (grown to the largest).
+    ethtool_stats: Option<ethtool::ioctl::IoBuf>,
     /// The rtnetlink socket of the link dump (live), opened on first use and kept; closed after
     /// an error that can leave a reply queued in it, and opened anew at the next sample.
     rtnl: Option<netlink::socket::NlSocket>,
@@ -318,14 +320,6 @@ impl Kept {
         *slot = Some(Aged { due: c.due_after_read(slot.is_none()), value: value.clone() });
         value
     }
-
-    fn ethtool_socket(&mut self) -> Result<&ethtool::EthtoolSocket, &String> {
-        self.ethtool
-            .get_or_insert_with(|| {
-                ethtool::EthtoolSocket::new().map_err(|e| format!("cannot open a socket: {e}"))
-            })
-            .as_ref()
-    }
 }
 
 impl Kept {
@@ -376,6 +370,16 @@ impl Kept {
         }
         Avail::Value(netlink::NetdevGenl { queues, napis, qstats, qstats_device })
     }
+}
+
+/// The kept ethtool ioctl socket, opened on first use.
+fn ethtool_socket(
+    slot: &mut Option<Result<ethtool::EthtoolSocket, String>>,
+) -> Result<&ethtool::EthtoolSocket, &String> {
+    slot.get_or_insert_with(|| {
+        ethtool::EthtoolSocket::new().map_err(|e| format!("cannot open a socket: {e}"))
+    })
+    .as_ref()
 }
 
 /// The sum of the UDP error counters that move with every per-socket drop; `None` when one of
@@ -433,10 +437,22 @@ fn read(root: &Root, kept: &mut Kept) -> (Sample, KernelRecord) {
                 iface::refresh(root, &dir, &mut s.sysfs);
                 // A driver without `ethtool -S` stays without it: only asked at the next re-read.
                 if root.is_live() && s.ethtool.stats.is_available() {
-                    s.ethtool.stats = match kept.ethtool_socket() {
-                        Ok(sock) => ethtool::read_stats_with(sock, name),
-                        Err(why) => Avail::missing(format!("{name}: SIOCETHTOOL"), why.clone()),
-                    };
+                    match ethtool_socket(&mut kept.ethtool) {
+                        Ok(sock) => {
+                            let buf = &mut kept.ethtool_stats;
+                            if ethtool::read_stats_again(sock, name, &mut s.ethtool.stats, buf)
+                                && let Some(k) = kept.interfaces.get_mut(name)
+                            {
+                                // The names changed (a channel count, a reset): the next
+                                // samples go by the new ones.
+                                k.value.ethtool.stats = s.ethtool.stats.clone();
+                            }
+                        }
+                        Err(why) => {
+                            let why = why.clone();
+                            s.ethtool.stats = Avail::missing(format!("{name}: SIOCETHTOOL"), why);
+                        }
+                    }
                 } else if !root.is_live() {
                     s.ethtool = record.ethtool_of(name);
                 }
@@ -568,7 +584,7 @@ fn read_settings(
         _ => iface::read(root, name),
     };
     let ethtool = match kept {
-        Some(k) if root.is_live() && !root.is_recording() => match k.ethtool_socket() {
+        Some(k) if root.is_live() && !root.is_recording() => match ethtool_socket(&mut k.ethtool) {
             Ok(sock) => ethtool::read_with(sock, name),
             Err(why) => ethtool::EthtoolInfo::all_missing(Unavailable::new(
                 format!("{name}: SIOCETHTOOL"),
