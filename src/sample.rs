@@ -395,15 +395,21 @@ fn udp_errors(snmp: &Avail<snmp::Snmp>, snmp6: &Avail<snmp::Counters>) -> Option
 /// is due (`Sampler`).
 fn read(root: &Root, kept: &mut Kept) -> (Sample, KernelRecord) {
     let sampler = kept.clock.is_some();
-    let names = iface::list(root);
+    let (names, dirs) = match iface::list_dirs(root) {
+        Avail::Value(l) => {
+            let (names, dirs): (Vec<_>, Vec<_>) = l.into_iter().unzip();
+            (Avail::Value(names), dirs)
+        }
+        Avail::Unavailable(u) => (Avail::Unavailable(u), Vec::new()),
+    };
     let name_list = names.value().map(Vec::as_slice).unwrap_or(&[]);
-    // Each interface whose kept settings still hold, with its directory (looked up once per
-    // interface and sample); `None` for one read afresh now.
+    // Each interface whose kept settings still hold, with its directory (as listing it found);
+    // `None` for one read afresh now.
     let kept_dirs: Vec<Option<String>> = name_list
         .iter()
-        .map(|name| {
+        .zip(dirs)
+        .map(|(name, dir)| {
             let (c, k) = (kept.clock.as_ref()?, kept.interfaces.get(name)?);
-            let dir = iface::net_dir(root, name);
             let same =
                 !c.is_due(&k.due) && k.value.sysfs.ifindex == iface::read_ifindex(root, &dir);
             same.then_some(dir)
