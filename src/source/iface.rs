@@ -159,13 +159,23 @@ pub fn refresh(root: &Root, dir: &str, i: &mut SysfsIface) {
     (i.flags, i.flag_names, i.operstate, i.carrier) =
         (s.flags, s.flag_names, s.operstate, s.carrier);
     let Avail::Value(stats) = &mut i.statistics else { return };
-    stats.retain(|n, v| match root.read_with(&format!("{dir}/statistics/{n}"), parse_num::<u64>) {
-        Ok(Ok(now)) => {
+    // One path buffer for every counter, and the map is filtered only when one no longer reads.
+    let mut path = format!("{dir}/statistics/");
+    let base = path.len();
+    let mut read: Vec<bool> = Vec::with_capacity(stats.len());
+    for (n, v) in stats.iter_mut() {
+        path.truncate(base);
+        path.push_str(n);
+        let now = root.read_with(&path, parse_num::<u64>);
+        if let Ok(Ok(now)) = now {
             *v = now;
-            true
         }
-        _ => false,
-    });
+        read.push(matches!(now, Ok(Ok(_))));
+    }
+    if read.contains(&false) {
+        let mut read = read.into_iter();
+        stats.retain(|_, _| read.next().unwrap_or(false));
+    }
 }
 
 struct LinkState {
@@ -601,6 +611,25 @@ mod tests {
         assert_eq!(dev.driver.as_deref(), Some("e1000e"));
         assert_eq!(dev.numa_node, Avail::Value(1));
         assert_eq!(dev.local_cpus, Avail::Value(vec![4, 5, 6, 7]));
+    }
+
+    #[test]
+    fn refresh_re_reads_the_counters_and_leaves_out_one_that_no_longer_reads() {
+        let d = tempfile::tempdir().unwrap();
+        let stats = d.path().join("sys/class/net/eth0/statistics");
+        fs::create_dir_all(&stats).unwrap();
+        for (n, v) in [("rx_bytes", "1"), ("rx_dropped", "2"), ("rx_packets", "3")] {
+            fs::write(stats.join(n), v).unwrap();
+        }
+        let root = Root::at(d.path());
+        let mut i = read(&root, "eth0");
+        fs::write(stats.join("rx_bytes"), "10").unwrap();
+        fs::remove_file(stats.join("rx_dropped")).unwrap();
+        fs::write(stats.join("rx_packets"), "30").unwrap();
+        refresh(&root, "/sys/class/net/eth0", &mut i);
+        let got: Vec<_> =
+            i.statistics.value().unwrap().iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        assert_eq!(got, [("rx_bytes", 10), ("rx_packets", 30)]);
     }
 
     proptest! {
