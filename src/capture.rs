@@ -68,15 +68,24 @@ impl KernelRecord {
     }
 
     /// The moment, the privileges and the netlink parts that count (link stats64, netdev genl
-    /// with its qstats), asked of the live kernel; no ethtool and no sock_diag, which the caller
-    /// adds as it needs them (a `Sampler` asks those less often).
+    /// with its qstats), asked of the live kernel on sockets opened for it; no ethtool and no
+    /// sock_diag, which the caller adds as it needs them.
     pub fn live_counters() -> KernelRecord {
+        KernelRecord::live(netlink::rtnl::read_links(), netlink::netdev::read())
+    }
+
+    /// The moment and the privileges, with the netlink parts the caller read (a `Sampler`, on
+    /// the sockets it keeps).
+    pub fn live(
+        links: Avail<Vec<netlink::rtnl::Link>>,
+        netdev_genl: Avail<netlink::netdev::NetdevGenl>,
+    ) -> KernelRecord {
         KernelRecord {
             taken_at_ms: Some(sample::now_ms()),
             boottime_ns: sample::boottime_ns(),
             privileged: sample::is_root(),
-            links: netlink::rtnl::read_links(),
-            netdev_genl: netlink::netdev::read(),
+            links,
+            netdev_genl,
             ethtool: BTreeMap::new(),
             udp_sock_diag: None,
         }

@@ -129,10 +129,14 @@ impl Sample {
 ///
 /// - **Open files**: kernel files stay open and are re-read from offset 0 into one reused buffer
 ///   (`Root::keep_open`); files a sample no longer reads (a removed interface) are closed after it.
+///   Likewise the rtnetlink and generic-netlink sockets (the netdev family resolved once) and the
+///   ethtool ioctl socket are opened once and kept, a netlink socket anew after an error.
 /// - **Settings are re-read in turn**, each at least every `SETTINGS_EVERY` samples and every
 ///   `SETTINGS_MAX_AGE`, whichever comes first: an interface's sysfs attributes, queues (RPS/XPS masks), IRQs
 ///   and their affinities, ethtool rings/channels/coalescing/features; sysctls; CPUs and NUMA
-///   nodes; the environment. Counters are read every sample, and so is what a setting's age could
+///   nodes; the environment; the netdev netlink family's queues and NAPI instances (`queue-get`,
+///   `napi-get`), which are also read again whenever an interface's settings are, as its IRQs
+///   are mapped to queues through them (its queue statistics, `qstats-get`, are counters). Counters are read every sample, and so is what a setting's age could
 ///   make wrong: the interface list, each ifindex (a re-created interface is read anew at once)
 ///   and the link state (flags, operstate, carrier). Each part starts at a different age, so the
 ///   re-reads are spread over the samples rather than all falling on one.
@@ -218,6 +222,16 @@ struct Kept {
     udp_text: udp::ParsedFiles,
     /// One ioctl socket for every ethtool read of the run (opened on first use).
     ethtool: Option<Result<ethtool::EthtoolSocket, String>>,
+    /// The guarded GSTATS buffer of every interface's `ethtool -S` (grown to the largest).
+    ethtool_stats: Option<ethtool::ioctl::IoBuf>,
+    /// The rtnetlink socket of the link dump (live), opened on first use and kept; closed after
+    /// an error that can leave a reply queued in it, and opened anew at the next sample.
+    rtnl: Option<netlink::socket::NlSocket>,
+    /// Likewise the generic-netlink socket with the netdev family resolved; `Err` when this
+    /// kernel has no such family.
+    netdev: Option<Result<netlink::netdev::NetdevSocket, Unavailable>>,
+    /// The netdev family's queues and NAPI instances: settings (`queue-get`, `napi-get`).
+    netdev_settings: Option<Aged<NetdevSettings>>,
     /// The record of a capture (not live), loaded on the first sample.
     record: Option<KernelRecord>,
 }
@@ -272,6 +286,8 @@ struct Settings {
     ethtool: ethtool::EthtoolInfo,
 }
 
+type NetdevSettings = (Avail<Vec<netlink::Queue>>, Avail<Vec<netlink::Napi>>);
+
 struct KeptUdp {
     due: Due,
     /// The UDP error counters when the table was read.
@@ -286,22 +302,84 @@ impl Kept {
         slot: &mut Option<Aged<T>>,
         read: impl FnOnce() -> T,
     ) -> T {
+        Kept::part_unless_stale(clock, slot, false, read)
+    }
+
+    /// As `part`, read afresh also when `stale` (something read now depends on it).
+    fn part_unless_stale<T: Clone>(
+        clock: &mut Option<Clock>,
+        slot: &mut Option<Aged<T>>,
+        stale: bool,
+        read: impl FnOnce() -> T,
+    ) -> T {
         let Some(c) = clock else { return read() };
-        if let Some(a) = slot.as_ref().filter(|a| !c.is_due(&a.due)) {
+        if let Some(a) = slot.as_ref().filter(|a| !stale && !c.is_due(&a.due)) {
             return a.value.clone();
         }
         let value = read();
         *slot = Some(Aged { due: c.due_after_read(slot.is_none()), value: value.clone() });
         value
     }
+}
 
-    fn ethtool_socket(&mut self) -> Result<&ethtool::EthtoolSocket, &String> {
-        self.ethtool
-            .get_or_insert_with(|| {
-                ethtool::EthtoolSocket::new().map_err(|e| format!("cannot open a socket: {e}"))
-            })
-            .as_ref()
+impl Kept {
+    /// Every link's stats64, on the kept rtnetlink socket.
+    fn links(&mut self) -> Avail<Vec<netlink::Link>> {
+        use netlink::rtnl::LINKS_WHAT;
+        let sock = match &mut self.rtnl {
+            Some(s) => s,
+            None => match netlink::socket::NlSocket::open(libc::NETLINK_ROUTE) {
+                Ok(s) => self.rtnl.insert(s),
+                Err(e) => return Avail::Unavailable(Unavailable::from_io(LINKS_WHAT, &e)),
+            },
+        };
+        let links = netlink::read_links_on(sock);
+        if links.as_ref().is_err_and(netlink::NlError::spoils_socket) {
+            self.rtnl = None;
+        }
+        links.map_err(|e| e.to_unavailable(LINKS_WHAT)).into()
     }
+
+    /// The netdev family's parts, on the kept generic-netlink socket: the queue statistics every
+    /// sample, the queues and NAPI instances as settings, read afresh also when `map_irqs` (an
+    /// interface's settings are read now, and its IRQs are mapped to queues through them).
+    fn netdev_genl(&mut self, map_irqs: bool) -> Avail<netlink::NetdevGenl> {
+        use netlink::netdev::NetdevSocket;
+        let sock = match &mut self.netdev {
+            Some(Ok(s)) => s,
+            Some(Err(u)) => return Avail::Unavailable(u.clone()),
+            None => match NetdevSocket::open() {
+                Ok(Some(s)) => self.netdev.insert(Ok(s)).as_mut().expect("just inserted"),
+                Ok(None) => {
+                    let u = NetdevSocket::no_family();
+                    self.netdev = Some(Err(u.clone()));
+                    return Avail::Unavailable(u);
+                }
+                Err(u) => return Avail::Unavailable(u),
+            },
+        };
+        let (queues, napis) =
+            Kept::part_unless_stale(&mut self.clock, &mut self.netdev_settings, map_irqs, || {
+                sock.queues_and_napis()
+            });
+        let (qstats, qstats_device) = sock.qstats();
+        if !sock.is_usable() {
+            self.netdev = None;
+            // What the failed socket answered is not kept either.
+            self.netdev_settings = None;
+        }
+        Avail::Value(netlink::NetdevGenl { queues, napis, qstats, qstats_device })
+    }
+}
+
+/// The kept ethtool ioctl socket, opened on first use.
+fn ethtool_socket(
+    slot: &mut Option<Result<ethtool::EthtoolSocket, String>>,
+) -> Result<&ethtool::EthtoolSocket, &String> {
+    slot.get_or_insert_with(|| {
+        ethtool::EthtoolSocket::new().map_err(|e| format!("cannot open a socket: {e}"))
+    })
+    .as_ref()
 }
 
 /// The sum of the UDP error counters that move with every per-socket drop; `None` when one of
@@ -317,11 +395,31 @@ fn udp_errors(snmp: &Avail<snmp::Snmp>, snmp6: &Avail<snmp::Counters>) -> Option
 /// is due (`Sampler`).
 fn read(root: &Root, kept: &mut Kept) -> (Sample, KernelRecord) {
     let sampler = kept.clock.is_some();
-    let names = iface::list(root);
+    let (names, dirs) = match iface::list_dirs(root) {
+        Avail::Value(l) => {
+            let (names, dirs): (Vec<_>, Vec<_>) = l.into_iter().unzip();
+            (Avail::Value(names), dirs)
+        }
+        Avail::Unavailable(u) => (Avail::Unavailable(u), Vec::new()),
+    };
     let name_list = names.value().map(Vec::as_slice).unwrap_or(&[]);
-    // A live sampler asks ethtool and sock_diag itself, as far as they are due.
+    // Each interface whose kept settings still hold, with its directory (as listing it found);
+    // `None` for one read afresh now.
+    let kept_dirs: Vec<Option<String>> = name_list
+        .iter()
+        .zip(dirs)
+        .map(|(name, dir)| {
+            let (c, k) = (kept.clock.as_ref()?, kept.interfaces.get(name)?);
+            let same =
+                !c.is_due(&k.due) && k.value.sysfs.ifindex == iface::read_ifindex(root, &dir);
+            same.then_some(dir)
+        })
+        .collect();
+    // A live sampler asks netlink on its kept sockets, and ethtool and sock_diag itself, as far
+    // as they are due.
     let mut record = if sampler && root.is_live() && !root.is_recording() {
-        KernelRecord::live_counters()
+        let map_irqs = kept_dirs.iter().any(Option::is_none);
+        KernelRecord::live(kept.links(), kept.netdev_genl(map_irqs))
     } else if sampler && !root.is_live() {
         // A capture's record does not change: loaded (and its JSON parsed) once per sampler.
         kept.record.get_or_insert_with(|| KernelRecord::obtain(root, name_list)).clone()
@@ -337,25 +435,30 @@ fn read(root: &Root, kept: &mut Kept) -> (Sample, KernelRecord) {
     // once the IRQ counts are read (the mapping may fall back to /proc/interrupts).
     let mut fresh = Vec::new();
     let mut settings = Vec::new();
-    for name in name_list {
-        // The directory is looked up once per interface and sample (a readlink each time).
-        let kept_one = kept.interfaces.get(name).and_then(|k| {
-            let c = kept.clock.as_ref().expect("only a sampler keeps interfaces");
-            let dir = iface::net_dir(root, name);
-            let same =
-                !c.is_due(&k.due) && k.value.sysfs.ifindex == iface::read_ifindex(root, &dir);
-            same.then_some((k, dir))
-        });
+    for (name, dir) in name_list.iter().zip(kept_dirs) {
+        let kept_one = dir.and_then(|dir| Some((kept.interfaces.get(name)?, dir)));
         let s = match kept_one {
             Some((k, dir)) => {
                 let mut s = k.value.clone();
                 iface::refresh(root, &dir, &mut s.sysfs);
                 // A driver without `ethtool -S` stays without it: only asked at the next re-read.
                 if root.is_live() && s.ethtool.stats.is_available() {
-                    s.ethtool.stats = match kept.ethtool_socket() {
-                        Ok(sock) => ethtool::read_stats_with(sock, name),
-                        Err(why) => Avail::missing(format!("{name}: SIOCETHTOOL"), why.clone()),
-                    };
+                    match ethtool_socket(&mut kept.ethtool) {
+                        Ok(sock) => {
+                            let buf = &mut kept.ethtool_stats;
+                            if ethtool::read_stats_again(sock, name, &mut s.ethtool.stats, buf)
+                                && let Some(k) = kept.interfaces.get_mut(name)
+                            {
+                                // The names changed (a channel count, a reset): the next
+                                // samples go by the new ones.
+                                k.value.ethtool.stats = s.ethtool.stats.clone();
+                            }
+                        }
+                        Err(why) => {
+                            let why = why.clone();
+                            s.ethtool.stats = Avail::missing(format!("{name}: SIOCETHTOOL"), why);
+                        }
+                    }
                 } else if !root.is_live() {
                     s.ethtool = record.ethtool_of(name);
                 }
@@ -487,7 +590,7 @@ fn read_settings(
         _ => iface::read(root, name),
     };
     let ethtool = match kept {
-        Some(k) if root.is_live() && !root.is_recording() => match k.ethtool_socket() {
+        Some(k) if root.is_live() && !root.is_recording() => match ethtool_socket(&mut k.ethtool) {
             Ok(sock) => ethtool::read_with(sock, name),
             Err(why) => ethtool::EthtoolInfo::all_missing(Unavailable::new(
                 format!("{name}: SIOCETHTOOL"),
@@ -682,6 +785,77 @@ mod tests {
         assert!(!c.is_due(&d));
         c.now += Duration::from_millis(2);
         assert!(c.is_due(&d), "older than max_age");
+    }
+
+    /// Points descriptor `fd` at /dev/null, so the next netlink request on it fails (ENOTSOCK)
+    /// the way a socket error would.
+    fn spoil(fd: std::os::fd::RawFd) {
+        use std::os::fd::AsRawFd;
+        let null = std::fs::File::open("/dev/null").unwrap();
+        // SAFETY: both descriptors are open; `fd` now names /dev/null until its owner closes it.
+        assert!(unsafe { libc::dup2(null.as_raw_fd(), fd) } >= 0);
+    }
+
+    fn lo_stats64(s: &Sample) -> Avail<u64> {
+        s.interface("lo").expect("lo").stats64.as_ref().map(|m| m["rx_packets"])
+    }
+
+    #[test]
+    fn kept_netlink_sockets_are_reused_and_opened_anew_after_an_error() {
+        use std::os::fd::AsRawFd;
+        let qstats = |s: &Sample| s.netdev_genl.value().is_some_and(|g| g.qstats.is_available());
+        let mut sampler = Sampler::new(Root::live());
+        let first = sampler.take();
+        assert!(lo_stats64(&first).is_available());
+        let rtnl = sampler.kept.rtnl.as_ref().map(AsRawFd::as_raw_fd).expect("kept rtnl socket");
+        let netdev = match &sampler.kept.netdev {
+            Some(Ok(s)) => Some(s.as_raw_fd()),
+            _ => None, // a kernel without the netdev family
+        }
+        .filter(|_| qstats(&first));
+        assert!(lo_stats64(&sampler.take()).is_available());
+        assert_eq!(sampler.kept.rtnl.as_ref().map(AsRawFd::as_raw_fd), Some(rtnl), "reused");
+
+        spoil(rtnl);
+        let failed = sampler.take();
+        assert!(!lo_stats64(&failed).is_available(), "the dump failed on the spoiled socket");
+        assert!(sampler.kept.rtnl.is_none(), "a failed socket is not kept");
+        assert!(lo_stats64(&sampler.take()).is_available(), "a new socket at the next sample");
+
+        let Some(netdev) = netdev else { return };
+        spoil(netdev);
+        let failed = sampler.take();
+        assert!(!qstats(&failed));
+        assert!(sampler.kept.netdev.is_none(), "a failed socket is not kept");
+        assert!(qstats(&sampler.take()), "a new socket at the next sample");
+    }
+
+    #[test]
+    fn netdev_queues_and_napis_are_settings_read_again_with_an_interface() {
+        let mut sampler = Sampler::every(Root::live(), 1000);
+        let first = sampler.take();
+        if !first.netdev_genl.is_available() {
+            return; // a kernel without the netdev family
+        }
+        // A value no read gives: seen in a sample only if the kept settings are used.
+        fn marker<T>() -> Avail<T> {
+            Avail::missing("kept", "marker")
+        }
+        let kept = sampler.kept.netdev_settings.as_mut().expect("netdev settings kept");
+        kept.value = (marker(), marker());
+        let genl = sampler.take().netdev_genl.into_value().expect("netdev genl");
+        assert_eq!((genl.queues, genl.napis), (marker(), marker()), "kept, not read again");
+        assert_eq!(
+            genl.qstats.is_available(),
+            first.netdev_genl.value().unwrap().qstats.is_available()
+        );
+
+        // An interface read afresh (new, or re-created) maps its IRQs through the queues and
+        // NAPIs: they are read again with it.
+        sampler.kept.interfaces.remove("lo");
+        let genl = sampler.take().netdev_genl.into_value().expect("netdev genl");
+        assert_ne!(genl.queues, marker(), "read again with the interface");
+        assert_ne!(genl.napis, marker());
     }
 
     #[test]

@@ -321,3 +321,44 @@ fn veth_in_a_namespace_reads_and_sets_channels() {
         assert_eq!(why_of(&ethtool::read("v0").driver), why::NO_SUCH_INTERFACE);
     }
 }
+
+#[test]
+fn stats_read_again_keep_the_names_until_the_count_changes() {
+    if !common::require_root("stats_read_again_keep_the_names_until_the_count_changes") {
+        return;
+    }
+    let ns = common::Netns::new("es");
+    #[rustfmt::skip]
+    ns.exec(&[
+        "ip", "link", "add", "v0", "numrxqueues", "4", "numtxqueues", "4", "type", "veth",
+        "peer", "name", "v1", "numrxqueues", "4", "numtxqueues", "4",
+    ]);
+    ns.enter(|| {
+        let sock = ethtool::EthtoolSocket::new().unwrap();
+        let mut buf = None;
+        // Nothing is sent over the pair (it is down): the counters hold still.
+        let mut stats = ethtool::read("v0").stats;
+        let per_queue = stats.value().expect("veth has ethtool -S").len();
+        assert!(!ethtool::read_stats_again(&sock, "v0", &mut stats, &mut buf), "values only");
+        assert_eq!(stats, ethtool::read("v0").stats);
+        let at = buf.as_ref().map(|b| b.bytes().as_ptr()).expect("a kept GSTATS buffer");
+        assert!(!ethtool::read_stats_again(&sock, "v0", &mut stats, &mut buf));
+        assert_eq!(buf.as_ref().map(|b| b.bytes().as_ptr()), Some(at), "the same buffer");
+
+        // veth has per-queue statistics: fewer channels, fewer names.
+        let one = Channels { rx_count: 1, tx_count: 1, ..Default::default() };
+        ethtool::set_channels("v0", &one).expect("set veth channels");
+        assert!(ethtool::read_stats_again(&sock, "v0", &mut stats, &mut buf), "read afresh");
+        assert_eq!(stats, ethtool::read("v0").stats);
+        assert!(stats.value().unwrap().len() < per_queue);
+
+        // More values than names kept (the driver grew): read afresh, whole.
+        let mut short = stats.clone().map(|m| m.into_iter().take(1).collect());
+        assert!(ethtool::read_stats_again(&sock, "v0", &mut short, &mut buf));
+        assert_eq!(short, stats);
+        // No such interface any more: said as a full read says it.
+        let mut gone = stats.clone();
+        assert!(ethtool::read_stats_again(&sock, "v9", &mut gone, &mut buf));
+        assert_eq!(gone, ethtool::read("v9").stats);
+    });
+}

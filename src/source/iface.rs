@@ -78,6 +78,12 @@ struct Located {
 /// Interface names: entries of `/sys/class/net` that are directories or symlinks. Regular files
 /// (`bonding_masters`) are skipped.
 pub fn list(root: &Root) -> Avail<Vec<String>> {
+    list_dirs(root).map(|l| l.into_iter().map(|(name, _)| name).collect())
+}
+
+/// As `list`, each name with the directory to read the interface from (what `net_dir` gives),
+/// from the one look at its entry that listing it takes.
+pub fn list_dirs(root: &Root) -> Avail<Vec<(String, String)>> {
     let names = match root.read_dir(CLASS_NET) {
         Ok(n) => n,
         Err(e) => return Avail::Unavailable(Unavailable::from_io(CLASS_NET, &e)),
@@ -85,12 +91,24 @@ pub fn list(root: &Root) -> Avail<Vec<String>> {
     let ifaces = names
         .into_iter()
         .filter(|n| valid_name(n))
-        .filter(|n| {
-            let p = format!("{CLASS_NET}/{n}");
-            link_target(root, &p).is_some() || root.read_dir(&p).is_ok()
+        .filter_map(|n| {
+            let class = format!("{CLASS_NET}/{n}");
+            let dir = entry_dir(root, class)?;
+            Some((n, dir))
         })
         .collect();
     Avail::Value(ifaces)
+}
+
+/// The directory of a `/sys/class/net` entry: the entry itself when it is a symlink (the live
+/// tree) or a directory, the resolved interface directory when it is a copy's flattened link
+/// file; `None` for anything else.
+fn entry_dir(root: &Root, class: String) -> Option<String> {
+    if root.read_link(&class).is_ok() || root.read_dir(&class).is_ok() {
+        return Some(class);
+    }
+    link_target(root, &class)?;
+    Some(canonical(root, &class).unwrap_or(class))
 }
 
 /// Reads one interface. Nothing missing is fatal: each attribute says why it is missing.
@@ -141,13 +159,23 @@ pub fn refresh(root: &Root, dir: &str, i: &mut SysfsIface) {
     (i.flags, i.flag_names, i.operstate, i.carrier) =
         (s.flags, s.flag_names, s.operstate, s.carrier);
     let Avail::Value(stats) = &mut i.statistics else { return };
-    stats.retain(|n, v| match root.read_with(&format!("{dir}/statistics/{n}"), parse_num::<u64>) {
-        Ok(Ok(now)) => {
+    // One path buffer for every counter, and the map is filtered only when one no longer reads.
+    let mut path = format!("{dir}/statistics/");
+    let base = path.len();
+    let mut read: Vec<bool> = Vec::with_capacity(stats.len());
+    for (n, v) in stats.iter_mut() {
+        path.truncate(base);
+        path.push_str(n);
+        let now = root.read_with(&path, parse_num::<u64>);
+        if let Ok(Ok(now)) = now {
             *v = now;
-            true
         }
-        _ => false,
-    });
+        read.push(matches!(now, Ok(Ok(_))));
+    }
+    if read.contains(&false) {
+        let mut read = read.into_iter();
+        stats.retain(|_, _| read.next().unwrap_or(false));
+    }
 }
 
 struct LinkState {
@@ -193,11 +221,11 @@ pub fn bus_device_dir(root: &Root, name: &str) -> Option<String> {
 /// operators know), or the resolved interface directory when the class entry is a copy's
 /// flattened link file.
 pub fn net_dir(root: &Root, name: &str) -> String {
-    let class = format!("{CLASS_NET}/{name}");
     if !valid_name(name) {
         // Keeps a hostile name from walking out of /sys/class/net; every read then fails cleanly.
         return format!("{CLASS_NET}/invalid-interface-name");
     }
+    let class = format!("{CLASS_NET}/{name}");
     if root.read_link(&class).is_ok() || root.read_dir(&class).is_ok() {
         return class;
     }
@@ -572,12 +600,36 @@ mod tests {
         fs::write(b.join("sys/class/net/bond1"), "../../devices/virtual/net/bond1\n").unwrap();
         let root = Root::at(b);
         assert_eq!(list(&root).into_value().unwrap(), ["bond1", "eth0"]);
+        // The directory found while listing is the one `net_dir` looks up.
+        for (name, dir) in list_dirs(&root).into_value().unwrap() {
+            assert_eq!(dir, net_dir(&root, &name), "{name}");
+        }
+        assert_eq!(net_dir(&root, "bond1"), "/sys/devices/virtual/net/bond1");
         let dev = read(&root, "eth0").device.unwrap();
         assert_eq!(dev.path, "/sys/devices/pci0000:00/0000:00:1f.6");
         assert_eq!(dev.bus_device, dev.path);
         assert_eq!(dev.driver.as_deref(), Some("e1000e"));
         assert_eq!(dev.numa_node, Avail::Value(1));
         assert_eq!(dev.local_cpus, Avail::Value(vec![4, 5, 6, 7]));
+    }
+
+    #[test]
+    fn refresh_re_reads_the_counters_and_leaves_out_one_that_no_longer_reads() {
+        let d = tempfile::tempdir().unwrap();
+        let stats = d.path().join("sys/class/net/eth0/statistics");
+        fs::create_dir_all(&stats).unwrap();
+        for (n, v) in [("rx_bytes", "1"), ("rx_dropped", "2"), ("rx_packets", "3")] {
+            fs::write(stats.join(n), v).unwrap();
+        }
+        let root = Root::at(d.path());
+        let mut i = read(&root, "eth0");
+        fs::write(stats.join("rx_bytes"), "10").unwrap();
+        fs::remove_file(stats.join("rx_dropped")).unwrap();
+        fs::write(stats.join("rx_packets"), "30").unwrap();
+        refresh(&root, "/sys/class/net/eth0", &mut i);
+        let got: Vec<_> =
+            i.statistics.value().unwrap().iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        assert_eq!(got, [("rx_bytes", 10), ("rx_packets", 30)]);
     }
 
     proptest! {

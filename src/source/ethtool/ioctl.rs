@@ -308,7 +308,23 @@ pub struct IoBuf {
     map_len: usize,
 }
 
+// SAFETY: an IoBuf owns its mapping alone (nothing else points into it) and hands it out only
+// through &self / &mut self, as a Vec owns its heap block.
+unsafe impl Send for IoBuf {}
+
 impl IoBuf {
+    /// The buffer kept in `slot`, replaced by a bigger one first when it holds less than `len`
+    /// bytes: a buffer re-used for every call costs no mmap, mprotect and munmap per call.
+    pub fn at_least(slot: &mut Option<IoBuf>, len: usize) -> io::Result<&mut IoBuf> {
+        if slot.as_ref().is_some_and(|b| b.usable < len) {
+            *slot = None;
+        }
+        match slot {
+            Some(b) => Ok(b),
+            None => Ok(slot.insert(IoBuf::new(len)?)),
+        }
+    }
+
     pub fn new(len: usize) -> io::Result<IoBuf> {
         // SAFETY: sysconf has no memory-safety preconditions.
         let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {

@@ -27,7 +27,7 @@ pub use params::{
     set_ring,
 };
 pub use rss::{parse_ring_index, rss_indir};
-pub use stats::{StatsError, collect_stats, stats, zip_stats};
+pub use stats::{StatsError, collect_stats, stats, stats_again, zip_stats};
 pub use strings::{slot_to_string, split_strings, unique_names};
 pub use tsinfo::{
     Flags, HWTSTAMP_FILTER_NAMES, HWTSTAMP_TX_NAMES, SOF_TIMESTAMPING_NAMES, TsInfo, decode_bits,
@@ -130,11 +130,22 @@ pub fn read_with(sock: &EthtoolSocket, ifname: &str) -> EthtoolInfo {
 }
 
 /// Only `ethtool -S`, the part that counts: what a `Sampler` asks every sample (the other parts
-/// are settings it re-reads less often).
-pub fn read_stats_with(sock: &EthtoolSocket, ifname: &str) -> Avail<IndexMap<String, u64>> {
+/// are settings it re-reads less often), given the statistics of its last read in `stats`. One
+/// GSTATS into `buf`, a buffer the caller keeps for every call, when the driver still has as many
+/// statistics as `stats` names; else names and values afresh (see `stats_again`). Returns whether
+/// the names were read afresh.
+pub fn read_stats_again(
+    sock: &EthtoolSocket,
+    ifname: &str,
+    stats: &mut Avail<IndexMap<String, u64>>,
+    buf: &mut Option<ioctl::IoBuf>,
+) -> bool {
     match IfName::new(ifname) {
-        Ok(name) => stats(sock, &name, ifname).into(),
-        Err(msg) => Avail::Unavailable(Unavailable::new(ifname, msg)),
+        Ok(name) => stats_again(sock, &name, ifname, stats, buf),
+        Err(msg) => {
+            *stats = Avail::Unavailable(Unavailable::new(ifname, msg));
+            true
+        }
     }
 }
 

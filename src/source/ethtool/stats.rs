@@ -10,7 +10,7 @@ use super::ioctl::{
 };
 use super::strings::{gstrings, sset_count, unique_names};
 use super::{MAX_TRIES, cmd_error, why};
-use crate::avail::Unavailable;
+use crate::avail::{Avail, Unavailable};
 use indexmap::IndexMap;
 use std::io;
 
@@ -62,13 +62,23 @@ pub fn collect_stats<E>(
 /// GSTATS with room for `expected` values; `Ok(None)` if the driver's count changed so that the
 /// answer is unusable (more than fit, or 0 from a kernel that refuses a mismatched count).
 fn gstats(sock: &EthtoolSocket, name: &IfName, expected: usize) -> io::Result<Option<Vec<u64>>> {
+    gstats_in(sock, name, expected, &mut None)
+}
+
+/// As `gstats`, in the buffer kept in `buf` (made or grown to hold `expected` values).
+fn gstats_in(
+    sock: &EthtoolSocket,
+    name: &IfName,
+    expected: usize,
+    buf: &mut Option<IoBuf>,
+) -> io::Result<Option<Vec<u64>>> {
     let len = table_len(STATS_DATA_OFF, expected, 8).ok_or_else(|| {
         io::Error::new(io::ErrorKind::InvalidData, format!("implausible count {expected}"))
     })?;
-    let mut buf = IoBuf::new(len)?;
+    let buf = IoBuf::at_least(buf, len)?;
     buf.put_u32(0, ETHTOOL_GSTATS);
     buf.put_u32(STATS_N_OFF, expected as u32);
-    match sock.call_buf(name, &mut buf) {
+    match sock.call_buf(name, buf) {
         Ok(()) => {}
         Err(e) if e.raw_os_error() == Some(libc::EFAULT) => return Ok(None),
         Err(e) => return Err(e),
@@ -84,6 +94,31 @@ fn gstats(sock: &EthtoolSocket, name: &IfName, expected: usize) -> io::Result<Op
     }
     let values: Option<Vec<u64>> = (0..got).map(|i| buf.u64_at(STATS_DATA_OFF + i * 8)).collect();
     Ok(values)
+}
+
+/// `ethtool -S` again for a driver whose statistics `last` holds (named by a full read, `stats`):
+/// one GSTATS into the kept buffer `buf`, its values put under the names of `last` in order, the
+/// names being what GSTRINGS gave for as many values. When the driver's count is no longer that
+/// (another n_stats, or more than the buffer holds: EFAULT) or the ioctl fails, names and values
+/// are read afresh as `stats` reads them. Returns whether they were.
+pub fn stats_again(
+    sock: &EthtoolSocket,
+    name: &IfName,
+    ifname: &str,
+    last: &mut Avail<IndexMap<String, u64>>,
+    buf: &mut Option<IoBuf>,
+) -> bool {
+    if let Avail::Value(map) = last
+        && let Ok(Some(values)) = gstats_in(sock, name, map.len(), buf)
+        && values.len() == map.len()
+    {
+        for (v, now) in map.values_mut().zip(values) {
+            *v = now;
+        }
+        return false;
+    }
+    *last = stats(sock, name, ifname).into();
+    true
 }
 
 /// `ethtool -S`: every driver statistic, named exactly as the driver names it, in driver order.

@@ -3,8 +3,9 @@
 //! rtnetlink link statistics with `rtnl_link_stats64` (`rtnl`), and UDP sockets with their memory
 //! counters from sock_diag (`sockdiag`).
 //!
-//! Everything is read in the network namespace of the calling thread: a netlink socket belongs to
-//! the netns it was created in, and each read opens its own socket.
+//! Everything is read in the network namespace the socket was created in: the one-shot readers
+//! open their own socket in the calling thread's netns; a `Sampler` keeps its sockets
+//! (`rtnl::read_links_on`, `netdev::NetdevSocket`) for its whole run.
 //!
 //! Parsing is pure (`&[u8]` in, data or `ParseError` out) and bounds-checked, so crafted,
 //! truncated or random buffers are rejected, never a panic.
@@ -16,7 +17,7 @@ pub mod sockdiag;
 pub mod socket;
 
 pub use netdev::{Napi, NetdevGenl, QStats, Queue, QueueType};
-pub use rtnl::{Link, read_links};
+pub use rtnl::{Link, read_links, read_links_on};
 
 use crate::avail::{Unavailable, io_reason};
 use crate::source::ParseError;
@@ -43,6 +44,14 @@ impl NlError {
             NlError::Kernel { errno, .. } => Some(*errno),
             NlError::Parse(_) => None,
         }
+    }
+
+    /// Whether the socket the error came from can be used again. After a kernel error the reply
+    /// ended cleanly (NLMSG_ERROR or NLMSG_DONE); after a socket error (ENOBUFS: replies were
+    /// lost, a timeout) or a malformed reply the rest of that reply may still be queued, so a
+    /// kept socket is closed and a new one opened for the next sample.
+    pub fn spoils_socket(&self) -> bool {
+        !matches!(self, NlError::Kernel { .. })
     }
 
     /// The operator-facing reason, classified like file reads (absent, needs root, unsupported).

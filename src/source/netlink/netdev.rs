@@ -267,81 +267,121 @@ fn op_name(cmd: u8) -> &'static str {
     }
 }
 
-fn dump_op<T>(
-    sock: &mut NlSocket,
-    fam: &Family,
-    cmd: u8,
-    scope: Option<u32>,
-    parse: fn(&[u8]) -> Result<T, ParseError>,
-) -> Avail<Vec<T>> {
-    let what = match scope {
-        Some(_) => format!("netlink netdev {} (scope queue)", op_name(cmd)),
-        None if cmd == NETDEV_CMD_QSTATS_GET => {
-            format!("netlink netdev {} (scope device)", op_name(cmd))
-        }
-        None => format!("netlink netdev {}", op_name(cmd)),
-    };
-    if !fam.can_dump(cmd) {
-        return Avail::missing(
-            what,
-            format!(
-                "this kernel's netdev family has no {} dump (added in a later Linux 6.x)",
-                op_name(cmd)
-            ),
-        );
+/// A NETLINK_GENERIC socket with the netdev family resolved: a `Sampler` keeps one for its whole
+/// run, so each sample sends only its dumps (no socket set-up, no CTRL_CMD_GETFAMILY).
+#[derive(Debug)]
+pub struct NetdevSocket {
+    sock: NlSocket,
+    family: Family,
+    /// Set when a dump failed in a way that may leave its reply queued (`NlError::spoils_socket`).
+    spoiled: bool,
+}
+
+impl std::os::fd::AsRawFd for NetdevSocket {
+    fn as_raw_fd(&self) -> libc::c_int {
+        self.sock.as_raw_fd()
     }
-    let msgs = match sock.transact(|seq| dump_request(fam.id, cmd, scope, seq)) {
-        Ok(m) => m,
-        Err(e) => return Avail::Unavailable(e.to_unavailable(what)),
-    };
-    let mut out = Vec::with_capacity(msgs.len());
-    for m in msgs.iter().filter(|m| m.kind == fam.id) {
-        match parse(&m.payload) {
-            Ok(v) => out.push(v),
-            Err(e) => return Avail::Unavailable(NlError::Parse(e).to_unavailable(what)),
+}
+
+impl NetdevSocket {
+    /// Opens a socket in the calling thread's network namespace and resolves the family.
+    /// `Ok(None)` when this kernel has no netdev family (`no_family` says why), which does not
+    /// change while it runs.
+    pub fn open() -> Result<Option<NetdevSocket>, Unavailable> {
+        let mut sock = NlSocket::open(libc::NETLINK_GENERIC)
+            .map_err(|e| Unavailable::from_io("netlink socket (NETLINK_GENERIC)", &e))?;
+        match genl::resolve(&mut sock, NETDEV_FAMILY_NAME) {
+            Ok(Some(family)) => Ok(Some(NetdevSocket { sock, family, spoiled: false })),
+            Ok(None) => Ok(None),
+            Err(e) => Err(e.to_unavailable("generic netlink family \"netdev\"")),
         }
     }
-    Avail::Value(out)
+
+    /// Why there is nothing from the netdev family on a kernel without it.
+    pub fn no_family() -> Unavailable {
+        Unavailable::new(
+            "generic netlink family \"netdev\"",
+            "this kernel has no netdev netlink family (added in Linux 6.x): per-queue counters \
+             come from driver statistics instead",
+        )
+    }
+
+    /// False once a dump failed in a way that may leave its reply in the socket: a kept socket is
+    /// then dropped and a new one opened for the next sample.
+    pub fn is_usable(&self) -> bool {
+        !self.spoiled
+    }
+
+    /// The settings: the queues (`queue-get`) and the NAPI instances (`napi-get`).
+    pub fn queues_and_napis(&mut self) -> (Avail<Vec<Queue>>, Avail<Vec<Napi>>) {
+        (
+            self.dump_op(NETDEV_CMD_QUEUE_GET, None, parse_queue),
+            self.dump_op(NETDEV_CMD_NAPI_GET, None, parse_napi),
+        )
+    }
+
+    /// The counters: `qstats-get` per queue and per device.
+    pub fn qstats(&mut self) -> (Avail<Vec<QStats>>, Avail<Vec<QStats>>) {
+        (
+            self.dump_op(NETDEV_CMD_QSTATS_GET, Some(NETDEV_QSTATS_SCOPE_QUEUE), parse_qstats),
+            self.dump_op(NETDEV_CMD_QSTATS_GET, None, parse_qstats),
+        )
+    }
+
+    /// Everything: settings and counters.
+    pub fn read(&mut self) -> NetdevGenl {
+        let (queues, napis) = self.queues_and_napis();
+        let (qstats, qstats_device) = self.qstats();
+        NetdevGenl { queues, napis, qstats, qstats_device }
+    }
+
+    fn dump_op<T>(
+        &mut self,
+        cmd: u8,
+        scope: Option<u32>,
+        parse: fn(&[u8]) -> Result<T, ParseError>,
+    ) -> Avail<Vec<T>> {
+        let what = match scope {
+            Some(_) => format!("netlink netdev {} (scope queue)", op_name(cmd)),
+            None if cmd == NETDEV_CMD_QSTATS_GET => {
+                format!("netlink netdev {} (scope device)", op_name(cmd))
+            }
+            None => format!("netlink netdev {}", op_name(cmd)),
+        };
+        if !self.family.can_dump(cmd) {
+            return Avail::missing(
+                what,
+                format!(
+                    "this kernel's netdev family has no {} dump (added in a later Linux 6.x)",
+                    op_name(cmd)
+                ),
+            );
+        }
+        let fam = self.family.id;
+        let parsed =
+            self.sock.transact(|seq| dump_request(fam, cmd, scope, seq)).and_then(|msgs| {
+                let mine = msgs.iter().filter(|m| m.kind == fam);
+                mine.map(|m| parse(&m.payload).map_err(NlError::Parse)).collect()
+            });
+        match parsed {
+            Ok(v) => Avail::Value(v),
+            Err(e) => {
+                self.spoiled |= e.spoils_socket();
+                Avail::Unavailable(e.to_unavailable(what))
+            }
+        }
+    }
 }
 
 impl NetdevGenl {
     /// Reads queues, NAPI instances and queue statistics of every device in the calling thread's
-    /// network namespace.
+    /// network namespace, on a socket of its own.
     pub fn read() -> Avail<NetdevGenl> {
-        let mut sock = match NlSocket::open(libc::NETLINK_GENERIC) {
-            Ok(s) => s,
-            Err(e) => {
-                return Avail::Unavailable(Unavailable::from_io(
-                    "netlink socket (NETLINK_GENERIC)",
-                    &e,
-                ));
-            }
-        };
-        let fam = match genl::resolve(&mut sock, NETDEV_FAMILY_NAME) {
-            Ok(Some(f)) => f,
-            Ok(None) => {
-                return Avail::missing(
-                    "generic netlink family \"netdev\"",
-                    "this kernel has no netdev netlink family (added in Linux 6.x): per-queue \
-                     counters come from driver statistics instead",
-                );
-            }
-            Err(e) => {
-                return Avail::Unavailable(e.to_unavailable("generic netlink family \"netdev\""));
-            }
-        };
-        Avail::Value(NetdevGenl {
-            queues: dump_op(&mut sock, &fam, NETDEV_CMD_QUEUE_GET, None, parse_queue),
-            napis: dump_op(&mut sock, &fam, NETDEV_CMD_NAPI_GET, None, parse_napi),
-            qstats: dump_op(
-                &mut sock,
-                &fam,
-                NETDEV_CMD_QSTATS_GET,
-                Some(NETDEV_QSTATS_SCOPE_QUEUE),
-                parse_qstats,
-            ),
-            qstats_device: dump_op(&mut sock, &fam, NETDEV_CMD_QSTATS_GET, None, parse_qstats),
-        })
+        match NetdevSocket::open() {
+            Ok(Some(mut sock)) => Avail::Value(sock.read()),
+            Ok(None) => Avail::Unavailable(NetdevSocket::no_family()),
+            Err(u) => Avail::Unavailable(u),
+        }
     }
 }
 

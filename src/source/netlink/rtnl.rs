@@ -106,25 +106,27 @@ pub fn getlink_request(seq: u32) -> Vec<u8> {
     MsgBuilder::new(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, seq).header(&ifinfomsg).finish()
 }
 
-/// Every link of the calling thread's network namespace with its stats64.
+/// What a failed link dump is reported as.
+pub const LINKS_WHAT: &str = "netlink RTM_GETLINK dump (IFLA_STATS64)";
+
+/// Every link of the calling thread's network namespace with its stats64, on a socket of its own.
 pub fn read_links() -> Avail<Vec<Link>> {
-    const WHAT: &str = "netlink RTM_GETLINK dump (IFLA_STATS64)";
-    let mut sock = match NlSocket::open(libc::NETLINK_ROUTE) {
-        Ok(s) => s,
-        Err(e) => return Avail::Unavailable(Unavailable::from_io(WHAT, &e)),
-    };
-    let msgs = match sock.transact(getlink_request) {
-        Ok(m) => m,
-        Err(e) => return Avail::Unavailable(e.to_unavailable(WHAT)),
-    };
+    match NlSocket::open(libc::NETLINK_ROUTE) {
+        Ok(mut sock) => read_links_on(&mut sock).map_err(|e| e.to_unavailable(LINKS_WHAT)).into(),
+        Err(e) => Avail::Unavailable(Unavailable::from_io(LINKS_WHAT, &e)),
+    }
+}
+
+/// Every link of the socket's network namespace with its stats64, on a NETLINK_ROUTE socket the
+/// caller keeps (a `Sampler`). After an `Os` or `Parse` error the socket may still hold the rest
+/// of the reply: the caller drops it (see `NlError::spoils_socket`).
+pub fn read_links_on(sock: &mut NlSocket) -> Result<Vec<Link>, NlError> {
+    let msgs = sock.transact(getlink_request)?;
     let mut links = Vec::with_capacity(msgs.len());
     for m in msgs.iter().filter(|m| m.kind == RTM_NEWLINK) {
-        match parse_link(&m.payload) {
-            Ok(l) => links.push(l),
-            Err(e) => return Avail::Unavailable(NlError::Parse(e).to_unavailable(WHAT)),
-        }
+        links.push(parse_link(&m.payload)?);
     }
-    Avail::Value(links)
+    Ok(links)
 }
 
 #[cfg(test)]

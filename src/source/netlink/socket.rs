@@ -621,6 +621,12 @@ impl NlSocket {
     }
 }
 
+impl std::os::fd::AsRawFd for NlSocket {
+    fn as_raw_fd(&self) -> libc::c_int {
+        self.fd
+    }
+}
+
 impl Drop for NlSocket {
     fn drop(&mut self) {
         // SAFETY: fd was opened by us and is closed exactly once.
