@@ -426,7 +426,7 @@ fn read(root: &Root, kept: &mut Kept) -> (Sample, KernelRecord) {
     } else {
         KernelRecord::obtain(root, name_list)
     };
-    let proc_dev = netdev::read(root);
+    let mut proc_dev = netdev::read(root);
     let snmp = snmp::read_snmp(root);
     let snmp6 = snmp::read_snmp6(root);
     let cpus = Kept::part(&mut kept.clock, &mut kept.cpus, || cpus::read(root));
@@ -507,9 +507,10 @@ fn read(root: &Root, kept: &mut Kept) -> (Sample, KernelRecord) {
             .into_iter()
             .zip(settings)
             .map(|(name, s)| {
-                let proc_net_dev = match &proc_dev {
-                    Avail::Value(d) => match d.interfaces.iter().find(|r| r.name == name) {
-                        Some(r) => Avail::Value(r.counters.clone()),
+                // Names are unique: each row's counters move into their one interface.
+                let proc_net_dev = match &mut proc_dev {
+                    Avail::Value(d) => match d.interfaces.iter_mut().find(|r| r.name == name) {
+                        Some(r) => Avail::Value(std::mem::take(&mut r.counters)),
                         None => Avail::missing(
                             "/proc/net/dev",
                             "no row for this interface (it lives in another network namespace)",
@@ -517,15 +518,18 @@ fn read(root: &Root, kept: &mut Kept) -> (Sample, KernelRecord) {
                     },
                     Avail::Unavailable(u) => Avail::Unavailable(u.clone()),
                 };
-                let stats64 = record.links.as_ref().and_then(|ls| {
-                    match ls.iter().find(|l| l.ifname == name) {
+                // A sampler's record ends with this sample: its counters move, not copied.
+                let stats64 = match &mut record.links {
+                    Avail::Value(ls) => match ls.iter_mut().find(|l| l.ifname == name) {
+                        Some(l) if sampler => Avail::Value(std::mem::take(&mut l.stats64)),
                         Some(l) => Avail::Value(l.stats64.clone()),
                         None => Avail::missing(
                             "rtnetlink IFLA_STATS64",
                             "no link of this name in the reader's network namespace",
                         ),
-                    }
-                });
+                    },
+                    Avail::Unavailable(u) => Avail::Unavailable(u.clone()),
+                };
                 let Settings { sysfs, queues, irqs, ethtool } = s;
                 Interface { name, sysfs, proc_net_dev, stats64, queues, irqs, ethtool }
             })
