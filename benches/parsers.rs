@@ -44,7 +44,7 @@ fn parsers(c: &mut Criterion) {
         b.iter(|| {
             n += 1;
             let text = black_box(&texts[n % 2]);
-            parsed.reparse(text, udp::Family::Inet, udp::Endian::Little).is_ok()
+            parsed.reparse(text.as_bytes(), udp::Family::Inet, udp::Endian::Little).is_ok()
         })
     });
     g.finish();
