@@ -132,13 +132,14 @@ impl Sample {
 ///   Likewise the rtnetlink and generic-netlink sockets (the netdev family resolved once) and the
 ///   ethtool ioctl socket are opened once and kept, a netlink socket anew after an error.
 /// - **Settings are re-read in turn**, each at least every `SETTINGS_EVERY` samples and every
-///   `SETTINGS_MAX_AGE`, whichever comes first: an interface's sysfs attributes, queues (RPS/XPS masks), IRQs
-///   and their affinities, ethtool rings/channels/coalescing/features; sysctls; CPUs and NUMA
-///   nodes; the environment; the netdev netlink family's queues and NAPI instances (`queue-get`,
-///   `napi-get`), which are also read again whenever an interface's settings are, as its IRQs
-///   are mapped to queues through them (its queue statistics, `qstats-get`, are counters). Counters are read every sample, and so is what a setting's age could
-///   make wrong: the interface list, each ifindex (a re-created interface is read anew at once)
-///   and the link state (flags, operstate, carrier). Each part starts at a different age, so the
+///   `SETTINGS_MAX_AGE`, whichever comes first: an interface's sysfs attributes, queues (RPS/XPS
+///   masks), IRQs and their affinities, ethtool rings/channels/coalescing/features; sysctls;
+///   CPUs and NUMA nodes; the environment; the netdev netlink family's queues and NAPI instances
+///   (`queue-get`, `napi-get`), which are also read again whenever an interface's settings are,
+///   as its IRQs are mapped to queues through them (its queue statistics, `qstats-get`, are
+///   counters). Counters are read every sample, and so is what a setting's age could make
+///   wrong: the interface list, each ifindex (a re-created interface is read anew at once) and
+///   the link state (flags, operstate, carrier). Each part starts at a different age, so the
 ///   re-reads are spread over the samples rather than all falling on one.
 /// - **Only the NIC IRQs' per-CPU counts** are read, from `/sys/kernel/irq/N/per_cpu_count`
 ///   (`Interrupts::partial` says so), instead of all of /proc/interrupts, when every one of them
