@@ -17,7 +17,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::IpAddr;
 
 /// Above this a rate is not a measurement but a corrupt read or a sentinel (10^13/s is beyond the
@@ -111,7 +111,7 @@ pub struct Delta {
     /// /proc/net/netstat.
     pub netstat: Avail<SectionRates>,
     /// /proc/net/snmp6.
-    pub snmp6: Avail<IndexMap<String, Rate>>,
+    pub snmp6: Avail<Rates>,
     /// /proc/net/udp sockets, matched by inode, that dropped in the interval (or whose count
     /// cannot be compared): a socket that kept its count is left out, as most of 10,000 do.
     pub udp: Avail<Vec<SocketRates>>,
@@ -127,7 +127,60 @@ pub struct Delta {
     pub conntrack_count: Avail<u64>,
 }
 
-pub type SectionRates = IndexMap<String, IndexMap<String, Rate>>;
+/// Counters by name, as the kernel lists them.
+pub type Rates = IndexMap<String, Rate, FxBuild>;
+
+pub type SectionRates = IndexMap<String, Rates, FxBuild>;
+
+/// The hasher of Delta's maps: FxHash, as rustc uses. Their keys are kernel counter names (a few
+/// hundred per interface, rebuilt on every refresh and scrape), not input an attacker picks, so
+/// SipHash's resistance to chosen collisions buys nothing while hashing them was a fifth of
+/// building a Delta.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FxBuild;
+
+impl BuildHasher for FxBuild {
+    type Hasher = FxHasher;
+    fn build_hasher(&self) -> FxHasher {
+        FxHasher(0)
+    }
+}
+
+pub struct FxHasher(u64);
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(last));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        // The multiply leaves its entropy in the high bits; the table indexes by the low ones.
+        self.0.rotate_left(26)
+    }
+}
 
 /// One CPU's softnet counters. Gauges are the later sample's values (`None` when the kernel does
 /// not print them or the CPU is gone).
@@ -152,23 +205,23 @@ pub struct IfaceRates {
     /// The later sample's ifindex (the earlier one's for a gone interface).
     pub ifindex: Option<u32>,
     pub presence: Presence,
-    pub proc_net_dev: Avail<IndexMap<String, Rate>>,
+    pub proc_net_dev: Avail<Rates>,
     /// sysfs `statistics/`.
-    pub statistics: Avail<IndexMap<String, Rate>>,
+    pub statistics: Avail<Rates>,
     /// rtnetlink IFLA_STATS64.
-    pub stats64: Avail<IndexMap<String, Rate>>,
+    pub stats64: Avail<Rates>,
     /// `ethtool -S`.
-    pub ethtool_stats: Avail<IndexMap<String, Rate>>,
+    pub ethtool_stats: Avail<Rates>,
     /// netdev netlink `qstats-get`, per queue.
     pub qstats: Avail<Vec<QueueRates>>,
     /// netdev netlink `qstats-get`, device scope.
-    pub qstats_device: Avail<IndexMap<String, Rate>>,
+    pub qstats_device: Avail<Rates>,
 }
 
 impl IfaceRates {
     /// The netdev counters: rtnetlink stats64, else sysfs statistics (the same names). A live
     /// sample reads only stats64; a tree only sysfs.
-    pub fn netdev(&self) -> Option<&IndexMap<String, Rate>> {
+    pub fn netdev(&self) -> Option<&Rates> {
         self.stats64.value().or(self.statistics.value())
     }
 }
@@ -178,7 +231,7 @@ pub struct QueueRates {
     pub queue_type: Option<QueueType>,
     pub queue_id: Option<u32>,
     pub presence: Presence,
-    pub counters: IndexMap<String, Rate>,
+    pub counters: Rates,
 }
 
 /// One UDP socket, matched by inode.
@@ -773,7 +826,7 @@ fn iface_alone(i: &Interface, presence: Presence, rate: Rate) -> IfaceRates {
     }
 }
 
-fn all_reset(l: &IndexMap<String, u64>, why: &str) -> IndexMap<String, Rate> {
+fn all_reset(l: &IndexMap<String, u64>, why: &str) -> Rates {
     l.iter().map(|(k, &v)| (k.clone(), Rate::Reset { why: why.into(), at_least: v })).collect()
 }
 
@@ -786,7 +839,7 @@ fn counter_map(
     secs: Option<f64>,
     driver: bool,
     then: Then,
-) -> IndexMap<String, Rate> {
+) -> Rates {
     let mut next = 0;
     let earlier: Vec<Option<u64>> =
         l.keys().map(|k| seek(e, &mut next, k).map(|i| then.at(e[i]))).collect();
@@ -809,7 +862,7 @@ fn counter_map(
     } else {
         None
     };
-    let mut out = IndexMap::with_capacity(l.len() + removed);
+    let mut out = Rates::with_capacity_and_hasher(l.len() + removed, FxBuild);
     out.extend(l.iter().zip(earlier).map(|((k, &lv), ev)| {
         let rate = match (ev, &whole_reset) {
             (None, _) => Rate::New,
@@ -836,7 +889,7 @@ fn seek<V>(earlier: &IndexMap<String, V>, next: &mut usize, key: &str) -> Option
     Some(i)
 }
 
-type QStatsPair = (Avail<Vec<QueueRates>>, Avail<IndexMap<String, Rate>>);
+type QStatsPair = (Avail<Vec<QueueRates>>, Avail<Rates>);
 
 fn qstats_rates<'a>(
     ei: Option<u32>,
@@ -875,7 +928,7 @@ fn qstats_rates<'a>(
             (Some(e), Some(l)) => counter_map(&e.counters, &l.counters, secs, false, then),
             (None, Some(l)) => names_as(l, Rate::New),
             (Some(e), None) => names_as(e, Rate::Gone),
-            (None, None) => IndexMap::new(),
+            (None, None) => Rates::default(),
         }
     });
     (queues.into(), device.into())
@@ -884,12 +937,12 @@ fn qstats_rates<'a>(
 fn queue_rates(
     q: &QStats,
     presence: Presence,
-    counters: impl FnOnce(&QStats) -> IndexMap<String, Rate>,
+    counters: impl FnOnce(&QStats) -> Rates,
 ) -> QueueRates {
     QueueRates { queue_type: q.queue_type, queue_id: q.queue_id, presence, counters: counters(q) }
 }
 
-fn names_as(q: &QStats, rate: Rate) -> IndexMap<String, Rate> {
+fn names_as(q: &QStats, rate: Rate) -> Rates {
     q.counters.keys().map(|k| (k.clone(), rate.clone())).collect()
 }
 
@@ -908,7 +961,7 @@ fn is_snmp_gauge(section: &str, name: &str) -> bool {
 fn section_rates(e: &snmp::Snmp, l: &snmp::Snmp, secs: Option<f64>, then: Then) -> SectionRates {
     let empty = snmp::Counters::new();
     let (mut next, mut found) = (0, 0);
-    let mut out = SectionRates::with_capacity(l.sections.len());
+    let mut out = SectionRates::with_capacity_and_hasher(l.sections.len(), FxBuild);
     for (name, lc) in &l.sections {
         let ec = match seek(&e.sections, &mut next, name) {
             Some(i) => {
@@ -933,9 +986,9 @@ fn snmp_counters(
     l: &snmp::Counters,
     secs: Option<f64>,
     then: Then,
-) -> IndexMap<String, Rate> {
+) -> Rates {
     let (mut next, mut found) = (0, 0);
-    let mut out = IndexMap::with_capacity(l.len());
+    let mut out = Rates::with_capacity_and_hasher(l.len(), FxBuild);
     out.extend(l.iter().map(|(k, &lv)| {
         let ev = seek(e, &mut next, k).map(|i| {
             found += 1;

@@ -8,7 +8,7 @@
 //! received but neither delivered, forwarded nor counted as an IP error (KERNEL.md §5.2, §9).
 
 use crate::counters;
-use crate::delta::{Delta, IfaceRates, Rate};
+use crate::delta::{Delta, IfaceRates, Rate, Rates};
 use crate::sample::Sample;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
@@ -326,7 +326,7 @@ fn nic(b: &mut Builder, delta: &Delta, later: &Sample) {
             .map(|d| d.driver.as_str())
             .unwrap_or("");
         let name = Some(i.name.as_str());
-        let get = |m: &IndexMap<String, Rate>, k: &str| m.get(k).and_then(|r| amount(r, secs));
+        let get = |m: &Rates, k: &str| m.get(k).and_then(|r| amount(r, secs));
         let mut missed_moved = false;
         if let Some(m) = i.netdev() {
             if let Some(p) = get(m, "rx_packets") {
