@@ -132,10 +132,10 @@ pub type Rates = IndexMap<String, Rate, FxBuild>;
 
 pub type SectionRates = IndexMap<String, Rates, FxBuild>;
 
-/// The hasher of Delta's maps: FxHash, as rustc uses. Their keys are kernel counter names (a few
-/// hundred per interface, rebuilt on every refresh and scrape), not input an attacker picks, so
-/// SipHash's resistance to chosen collisions buys nothing while hashing them was a fifth of
-/// building a Delta.
+/// The hasher of Delta's maps (and the report's maps by CPU): FxHash, as rustc uses. Their keys
+/// are kernel counter names and CPU ids (hundreds, rebuilt on every refresh and scrape), not input
+/// an attacker picks, so SipHash's resistance to chosen collisions buys nothing while hashing them
+/// was a fifth of building a Delta.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct FxBuild;
 
@@ -170,6 +170,14 @@ impl Hasher for FxHasher {
 
     fn write_u8(&mut self, i: u8) {
         self.add(u64::from(i));
+    }
+
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
     }
 
     fn write_usize(&mut self, i: usize) {

@@ -5,7 +5,7 @@
 //! (a /proc/*/fd scan, done only when some socket did).
 
 use crate::avail::Avail;
-use crate::delta::{CpuRate, Delta, IfaceRates, Interval, Rate};
+use crate::delta::{CpuRate, Delta, FxBuild, IfaceRates, Interval, Rate};
 use crate::diagnose::{self, Finding};
 use crate::path::{Amount, Path, amount};
 use crate::root::Root;
@@ -141,8 +141,8 @@ impl Report {
 fn per_cpu_sums<'a>(
     rows: impl IntoIterator<Item = &'a [CpuRate]>,
     secs: Option<f64>,
-) -> HashMap<u32, Amount> {
-    let mut sums: HashMap<u32, Amount> = HashMap::new();
+) -> HashMap<u32, Amount, FxBuild> {
+    let mut sums: HashMap<u32, Amount, FxBuild> = HashMap::default();
     for r in rows.into_iter().flatten() {
         if let Some(a) = amount(&r.rate, secs) {
             sums.entry(r.cpu).and_modify(|s| s.add(a)).or_insert(a);
@@ -168,7 +168,7 @@ fn cpu_rows(delta: &Delta, sample: &Sample, secs: Option<f64>) -> Vec<CpuRow> {
         .value()
         .and_then(|s| s.iter().find(|r| r.name == "NET_RX"))
         .map(|r| per_cpu_sums([r.per_cpu.as_slice()], secs));
-    let shares: HashMap<u32, f64> = delta
+    let shares: HashMap<u32, f64, FxBuild> = delta
         .cpu_time
         .value()
         .into_iter()
