@@ -4,8 +4,9 @@
 #[path = "synth/mod.rs"]
 mod synth;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use rxpath::delta::Delta;
+use rxpath::report::Report;
 use rxpath::{Root, Sample, Sampler};
 use std::hint::black_box;
 use std::time::Duration;
@@ -34,6 +35,16 @@ fn sample(c: &mut Criterion) {
             Delta::between(black_box(&s0), &s1)
         })
     });
+    // A `watch` refresh past the sample: rates, drop path, findings, rows.
+    g.bench_function("Report::over", |b| {
+        b.iter_batched(
+            || s1.clone(),
+            |s1| Report::over(black_box(&s0), s1, None),
+            BatchSize::LargeInput,
+        )
+    });
+    // What a `serve` scrape builds from its sample: the totals since boot.
+    g.bench_function("Delta::since_boot", |b| b.iter(|| Delta::since_boot(black_box(&s1))));
     let (o0, o1) = (Sample::take(&r0), Sample::take(&r1));
     g.bench_function("Delta::between one-shot samples", |b| {
         b.iter(|| Delta::between(black_box(&o0), &o1))

@@ -17,9 +17,8 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::IpAddr;
-use std::sync::Arc;
 
 /// Above this a rate is not a measurement but a corrupt read or a sentinel (10^13/s is beyond the
 /// byte rate of any link that exists).
@@ -112,7 +111,7 @@ pub struct Delta {
     /// /proc/net/netstat.
     pub netstat: Avail<SectionRates>,
     /// /proc/net/snmp6.
-    pub snmp6: Avail<IndexMap<String, Rate>>,
+    pub snmp6: Avail<Rates>,
     /// /proc/net/udp sockets, matched by inode, that dropped in the interval (or whose count
     /// cannot be compared): a socket that kept its count is left out, as most of 10,000 do.
     pub udp: Avail<Vec<SocketRates>>,
@@ -128,7 +127,68 @@ pub struct Delta {
     pub conntrack_count: Avail<u64>,
 }
 
-pub type SectionRates = IndexMap<String, IndexMap<String, Rate>>;
+/// Counters by name, as the kernel lists them.
+pub type Rates = IndexMap<String, Rate, FxBuild>;
+
+pub type SectionRates = IndexMap<String, Rates, FxBuild>;
+
+/// The hasher of Delta's maps (and the report's maps by CPU): FxHash, as rustc uses. Their keys
+/// are kernel counter names and CPU ids (hundreds, rebuilt on every refresh and scrape), not input
+/// an attacker picks, so SipHash's resistance to chosen collisions buys nothing while hashing them
+/// was a fifth of building a Delta.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FxBuild;
+
+impl BuildHasher for FxBuild {
+    type Hasher = FxHasher;
+    fn build_hasher(&self) -> FxHasher {
+        FxHasher(0)
+    }
+}
+
+pub struct FxHasher(u64);
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(last));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        // The multiply leaves its entropy in the high bits; the table indexes by the low ones.
+        self.0.rotate_left(26)
+    }
+}
 
 /// One CPU's softnet counters. Gauges are the later sample's values (`None` when the kernel does
 /// not print them or the CPU is gone).
@@ -153,23 +213,23 @@ pub struct IfaceRates {
     /// The later sample's ifindex (the earlier one's for a gone interface).
     pub ifindex: Option<u32>,
     pub presence: Presence,
-    pub proc_net_dev: Avail<IndexMap<String, Rate>>,
+    pub proc_net_dev: Avail<Rates>,
     /// sysfs `statistics/`.
-    pub statistics: Avail<IndexMap<String, Rate>>,
+    pub statistics: Avail<Rates>,
     /// rtnetlink IFLA_STATS64.
-    pub stats64: Avail<IndexMap<String, Rate>>,
+    pub stats64: Avail<Rates>,
     /// `ethtool -S`.
-    pub ethtool_stats: Avail<IndexMap<String, Rate>>,
+    pub ethtool_stats: Avail<Rates>,
     /// netdev netlink `qstats-get`, per queue.
     pub qstats: Avail<Vec<QueueRates>>,
     /// netdev netlink `qstats-get`, device scope.
-    pub qstats_device: Avail<IndexMap<String, Rate>>,
+    pub qstats_device: Avail<Rates>,
 }
 
 impl IfaceRates {
     /// The netdev counters: rtnetlink stats64, else sysfs statistics (the same names). A live
     /// sample reads only stats64; a tree only sysfs.
-    pub fn netdev(&self) -> Option<&IndexMap<String, Rate>> {
+    pub fn netdev(&self) -> Option<&Rates> {
         self.stats64.value().or(self.statistics.value())
     }
 }
@@ -179,7 +239,7 @@ pub struct QueueRates {
     pub queue_type: Option<QueueType>,
     pub queue_id: Option<u32>,
     pub presence: Presence,
-    pub counters: IndexMap<String, Rate>,
+    pub counters: Rates,
 }
 
 /// One UDP socket, matched by inode.
@@ -261,36 +321,44 @@ pub struct CpuTimeRates {
 impl Delta {
     /// Compares two samples of the same host, `earlier` first.
     pub fn between(earlier: &Sample, later: &Sample) -> Delta {
-        if let Err(why) = same_boot(&earlier.host, &later.host) {
+        Delta::compare(&earlier.host, earlier, later, Then::Sample)
+    }
+
+    /// `earlier` is the later sample itself when `then` is `Boot`; its host, `eh`, is then the
+    /// later one's at boot.
+    fn compare(eh: &Host, earlier: &Sample, later: &Sample, then: Then) -> Delta {
+        if let Err(why) = same_boot(eh, &later.host) {
             return Delta::incomparable(&why);
         }
-        let interval = interval(&earlier.host, &later.host);
+        let interval = interval(eh, &later.host);
         let secs = interval.value().map(|i| i.secs);
         let udp_part = |e: &Avail<Vec<udp::UdpSocket>>, l: &Avail<Vec<udp::UdpSocket>>| {
-            both(e, l).map(|(e, l)| socket_rates(e, l, secs)).into()
+            both(e, l).map(|(e, l)| socket_rates(e, l, secs, then)).into()
         };
         Delta {
-            softnet: softnet_rates(earlier, later, secs),
+            softnet: softnet_rates(earlier, later, secs, then),
             interfaces: both(&earlier.interfaces, &later.interfaces)
-                .map(|(e, l)| interface_rates(e, l, earlier, later, secs))
+                .map(|(e, l)| interface_rates(e, l, earlier, later, secs, then))
                 .into(),
-            snmp: both(&earlier.snmp, &later.snmp).map(|(e, l)| section_rates(e, l, secs)).into(),
+            snmp: both(&earlier.snmp, &later.snmp)
+                .map(|(e, l)| section_rates(e, l, secs, then))
+                .into(),
             netstat: both(&earlier.netstat, &later.netstat)
-                .map(|(e, l)| section_rates(e, l, secs))
+                .map(|(e, l)| section_rates(e, l, secs, then))
                 .into(),
             snmp6: both(&earlier.snmp6, &later.snmp6)
-                .map(|(e, l)| snmp_counters("", e, l, secs))
+                .map(|(e, l)| snmp_counters("", e, l, secs, then))
                 .into(),
             udp: udp_part(&earlier.udp.udp, &later.udp.udp),
             udp6: udp_part(&earlier.udp.udp6, &later.udp.udp6),
             irqs: both(&earlier.interrupts, &later.interrupts)
-                .map(|(e, l)| irq_rates(e, l, secs))
+                .map(|(e, l)| irq_rates(e, l, secs, then))
                 .into(),
             softirqs: both(&earlier.softirqs, &later.softirqs)
-                .map(|(e, l)| softirq_rates(e, l, secs))
+                .map(|(e, l)| softirq_rates(e, l, secs, then))
                 .into(),
             cpu_time: both(&earlier.stat, &later.stat)
-                .map(|(e, l)| cpu_time_rates(e, l, secs))
+                .map(|(e, l)| cpu_time_rates(e, l, secs, then))
                 .into(),
             conntrack_count: later.environment.conntrack.as_ref().map(|c| c.count),
             interval,
@@ -334,90 +402,62 @@ impl Delta {
         }
     }
 
-    /// Totals since boot, as a Delta from an all-zero twin of `sample`: one view for a static
-    /// snapshot (a capture, a fixture tree) and for an interval, so the drop path and the rules have
-    /// a single code path. `per_sec` is the average since boot when the sample knows its uptime
-    /// (CLOCK_BOOTTIME), else absent. A 32-bit counter (softnet, per-CPU IRQs) shows its total modulo
-    /// 2^32: since boot it may have wrapped unseen.
+    /// Totals since boot, as a Delta from the sample's state at boot (every counter 0, every name,
+    /// id and setting as now): one view for a static snapshot (a capture, a fixture tree) and for
+    /// an interval, so the drop path and the rules have a single code path. `per_sec` is the
+    /// average since boot when the sample knows its uptime (CLOCK_BOOTTIME), else absent. A 32-bit
+    /// counter (softnet, per-CPU IRQs) shows its total modulo 2^32: since boot it may have wrapped
+    /// unseen.
     pub fn since_boot(sample: &Sample) -> Delta {
-        Delta::between(&zeroed(sample), sample)
+        let mut boot = sample.host.clone();
+        boot.boottime_ns = sample.host.boottime_ns.map(|_| 0);
+        // Without CLOCK_BOOTTIME there is no uptime to divide by: no time at all, so no per_sec.
+        boot.taken_at_ms = None;
+        Delta::compare(&boot, sample, sample, Then::Boot)
     }
 }
 
-/// `sample` with every counter at zero and its clock at boot; gauges and settings are kept.
-fn zeroed(sample: &Sample) -> Sample {
-    fn zero_map<V: Default>(m: &mut Avail<IndexMap<String, V>>) {
-        if let Avail::Value(m) = m {
-            m.values_mut().for_each(|v| *v = V::default());
+/// What the earlier side of a comparison counted. `Boot` compares a sample with itself at boot
+/// without building that all-zero twin (a copy of the whole sample, 10,000 sockets on a big host,
+/// for each scrape): the pairing functions pair the sample with itself and read every earlier
+/// counter through `at`, so since boot and between two samples stay one code path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Then {
+    /// The earlier sample's counters.
+    Sample,
+    /// Every counter 0.
+    Boot,
+}
+
+impl Then {
+    /// An earlier counter as it was then.
+    fn at<T: Default>(self, v: T) -> T {
+        match self {
+            Then::Sample => v,
+            Then::Boot => T::default(),
         }
     }
-    let mut z = sample.clone();
-    z.host.boottime_ns = sample.host.boottime_ns.map(|_| 0);
-    // Without CLOCK_BOOTTIME there is no uptime to divide by: no time at all, so no per_sec.
-    z.host.taken_at_ms = None;
-    if let Avail::Value(sn) = &mut z.softnet {
-        for r in &mut sn.rows {
-            (r.processed, r.dropped, r.time_squeeze) = (0, 0, 0);
-            for c in [&mut r.cpu_collision, &mut r.received_rps, &mut r.flow_limit_count] {
-                *c = c.map(|_| 0);
-            }
+
+    /// An earlier counter the kernel may not print: absent stays absent.
+    fn opt<T: Default>(self, v: Option<T>) -> Option<T> {
+        v.map(|v| self.at(v))
+    }
+
+    /// An earlier row of per-CPU counts; `zeros` is at least as long as any row when `Boot`.
+    fn counts<'a>(self, counts: &'a [u64], zeros: &'a [u64]) -> &'a [u64] {
+        match self {
+            Then::Sample => counts,
+            Then::Boot => &zeros[..counts.len()],
         }
     }
-    if let Avail::Value(ifs) = &mut z.interfaces {
-        for i in ifs {
-            zero_map(&mut i.proc_net_dev);
-            zero_map(&mut i.sysfs.statistics);
-            zero_map(&mut i.stats64);
-            zero_map(&mut i.ethtool.stats);
+
+    /// Enough zeros for `counts` of any of `rows` (none unless `Boot`).
+    fn zeros<'a>(self, rows: impl Iterator<Item = &'a Vec<u64>>) -> Vec<u64> {
+        match self {
+            Then::Sample => Vec::new(),
+            Then::Boot => vec![0; rows.map(Vec::len).max().unwrap_or(0)],
         }
     }
-    if let Avail::Value(g) = &mut z.netdev_genl {
-        for qs in [&mut g.qstats, &mut g.qstats_device] {
-            if let Avail::Value(qs) = qs {
-                qs.iter_mut().for_each(|q| q.counters.values_mut().for_each(|v| *v = 0));
-            }
-        }
-    }
-    for part in [&mut z.snmp, &mut z.netstat] {
-        if let Avail::Value(s) = part {
-            s.sections.values_mut().flat_map(|c| c.values_mut()).for_each(|v| *v = 0);
-        }
-    }
-    zero_map(&mut z.snmp6);
-    let udp = Arc::make_mut(&mut z.udp);
-    for socks in [&mut udp.udp, &mut udp.udp6] {
-        if let Avail::Value(socks) = socks {
-            socks.iter_mut().for_each(|s| s.drops = s.drops.map(|_| 0));
-        }
-    }
-    if let Avail::Value(i) = &mut z.interrupts {
-        for r in &mut i.rows {
-            r.counts.iter_mut().chain(r.extra_counts.iter_mut()).for_each(|c| *c = 0);
-            r.total = 0;
-        }
-    }
-    if let Avail::Value(s) = &mut z.softirqs {
-        s.rows.values_mut().flatten().for_each(|c| *c = 0);
-    }
-    if let Avail::Value(st) = &mut z.stat {
-        for t in std::iter::once(&mut st.total).chain(st.cpus.iter_mut()) {
-            (t.user, t.nice, t.system, t.idle) = (0, 0, 0, 0);
-            for f in [
-                &mut t.iowait,
-                &mut t.irq,
-                &mut t.softirq,
-                &mut t.steal,
-                &mut t.guest,
-                &mut t.guest_nice,
-            ] {
-                *f = f.map(|_| 0);
-            }
-        }
-        if let Some(s) = &mut st.softirq {
-            s.iter_mut().for_each(|c| *c = 0);
-        }
-    }
-    z
 }
 
 // ---- time and identity of the host ----
@@ -619,7 +659,12 @@ fn both<'a, T>(e: &'a Avail<T>, l: &'a Avail<T>) -> Result<(&'a T, &'a T), Unava
 
 // ---- softnet ----
 
-fn softnet_rates(earlier: &Sample, later: &Sample, secs: Option<f64>) -> Avail<Vec<CpuRates>> {
+fn softnet_rates(
+    earlier: &Sample,
+    later: &Sample,
+    secs: Option<f64>,
+    then: Then,
+) -> Avail<Vec<CpuRates>> {
     let (e, l) = match both(&earlier.softnet, &later.softnet) {
         Ok(p) => p,
         Err(u) => return Avail::Unavailable(u),
@@ -639,7 +684,7 @@ fn softnet_rates(earlier: &Sample, later: &Sample, secs: Option<f64>) -> Avail<V
     let rows = pair_by(&e.rows, &l.rows, |r| r.cpu)
         .into_iter()
         .map(|p| match p {
-            Pair::Both(e, l) => softnet_row(e, l, secs),
+            Pair::Both(e, l) => softnet_row(e, l, secs, then),
             Pair::New(l) => softnet_presence(l, Presence::New, Rate::New),
             Pair::Gone(e) => softnet_presence(e, Presence::Gone, Rate::Gone),
         })
@@ -647,7 +692,12 @@ fn softnet_rates(earlier: &Sample, later: &Sample, secs: Option<f64>) -> Avail<V
     Avail::Value(rows)
 }
 
-fn softnet_row(e: &softnet::SoftnetRow, l: &softnet::SoftnetRow, secs: Option<f64>) -> CpuRates {
+fn softnet_row(
+    e: &softnet::SoftnetRow,
+    l: &softnet::SoftnetRow,
+    secs: Option<f64>,
+    then: Then,
+) -> CpuRates {
     // processed, dropped, time_squeeze and received_rps live in the per-CPU softnet_data, which is
     // never cleared (not even when the CPU goes offline): going back can only be a 32-bit wrap.
     let wrap = |e: u32, l: u32| value(u64::from(l.wrapping_sub(e)), secs);
@@ -663,12 +713,12 @@ fn softnet_row(e: &softnet::SoftnetRow, l: &softnet::SoftnetRow, secs: Option<f6
     CpuRates {
         cpu: l.cpu,
         presence: Presence::Both,
-        processed: wrap(e.processed, l.processed),
-        dropped: wrap(e.dropped, l.dropped),
-        time_squeeze: wrap(e.time_squeeze, l.time_squeeze),
-        received_rps: optional(e.received_rps, l.received_rps, "received_rps", wrap),
+        processed: wrap(then.at(e.processed), l.processed),
+        dropped: wrap(then.at(e.dropped), l.dropped),
+        time_squeeze: wrap(then.at(e.time_squeeze), l.time_squeeze),
+        received_rps: optional(then.opt(e.received_rps), l.received_rps, "received_rps", wrap),
         flow_limit_count: optional(
-            e.flow_limit_count,
+            then.opt(e.flow_limit_count),
             l.flow_limit_count,
             "flow_limit_count",
             flow_limit,
@@ -703,11 +753,14 @@ fn interface_rates(
     earlier: &Sample,
     later: &Sample,
     secs: Option<f64>,
+    then: Then,
 ) -> Vec<IfaceRates> {
     pair_by(e, l, |i| i.name.as_str())
         .into_iter()
         .map(|p| match p {
-            Pair::Both(e, l) => iface_pair(e, l, &earlier.netdev_genl, &later.netdev_genl, secs),
+            Pair::Both(e, l) => {
+                iface_pair(e, l, &earlier.netdev_genl, &later.netdev_genl, secs, then)
+            }
             Pair::New(l) => iface_alone(l, Presence::New, Rate::New),
             Pair::Gone(e) => iface_alone(e, Presence::Gone, Rate::Gone),
         })
@@ -720,6 +773,7 @@ fn iface_pair(
     eg: &Avail<NetdevGenl>,
     lg: &Avail<NetdevGenl>,
     secs: Option<f64>,
+    then: Then,
 ) -> IfaceRates {
     let (ei, li) = (e.sysfs.ifindex.value().copied(), l.sysfs.ifindex.value().copied());
     // A new ifindex under the same name is another device: `ip link del` + `add`, a driver
@@ -735,7 +789,7 @@ fn iface_pair(
         both(e, l)
             .map(|(e, l)| match &recreated {
                 Some(why) => all_reset(l, why),
-                None => counter_map(e, l, secs, driver),
+                None => counter_map(e, l, secs, driver, then),
             })
             .into()
     };
@@ -744,7 +798,7 @@ fn iface_pair(
             let what = "netdev netlink qstats-get";
             (Avail::missing(what, why.clone()), Avail::missing(what, why.clone()))
         }
-        None => qstats_rates(ei, li, eg, lg, secs),
+        None => qstats_rates(ei, li, eg, lg, secs, then),
     };
     IfaceRates {
         name: l.name.clone(),
@@ -780,7 +834,7 @@ fn iface_alone(i: &Interface, presence: Presence, rate: Rate) -> IfaceRates {
     }
 }
 
-fn all_reset(l: &IndexMap<String, u64>, why: &str) -> IndexMap<String, Rate> {
+fn all_reset(l: &IndexMap<String, u64>, why: &str) -> Rates {
     l.iter().map(|(k, &v)| (k.clone(), Rate::Reset { why: why.into(), at_least: v })).collect()
 }
 
@@ -792,11 +846,17 @@ fn counter_map(
     l: &IndexMap<String, u64>,
     secs: Option<f64>,
     driver: bool,
-) -> IndexMap<String, Rate> {
-    let added = l.keys().filter(|k| !e.contains_key(*k)).count();
-    let removed = e.keys().filter(|k| !l.contains_key(*k)).count();
-    let went_back = l.iter().filter(|(k, v)| e.get(*k).is_some_and(|ev| *v < ev)).count();
-    let were_nonzero = l.keys().filter(|k| e.get(*k).is_some_and(|v| *v > 0)).count();
+    then: Then,
+) -> Rates {
+    let mut next = 0;
+    let earlier: Vec<Option<u64>> =
+        l.keys().map(|k| seek(e, &mut next, k).map(|i| then.at(e[i]))).collect();
+    let added = earlier.iter().filter(|ev| ev.is_none()).count();
+    // Names are unique in each map: what the later one did not find is gone.
+    let removed = e.len() - (l.len() - added);
+    let went_back =
+        l.values().zip(&earlier).filter(|(lv, ev)| ev.is_some_and(|ev| **lv < ev)).count();
+    let were_nonzero = earlier.iter().filter(|ev| ev.is_some_and(|ev| ev > 0)).count();
     let whole_reset = if driver && (added > 0 || removed > 0) {
         Some(format!(
             "the driver's stat names changed ({added} added, {removed} removed): the driver was \
@@ -810,29 +870,42 @@ fn counter_map(
     } else {
         None
     };
-    let mut out: IndexMap<String, Rate> = l
-        .iter()
-        .map(|(k, &lv)| {
-            let rate = match (e.get(k), &whole_reset) {
-                (None, _) => Rate::New,
-                (Some(_), Some(why)) => Rate::Reset { why: why.clone(), at_least: lv },
-                (Some(&ev), None) => counter_u64(ev, lv, secs, "counter reset"),
-            };
-            (k.clone(), rate)
-        })
-        .collect();
-    out.extend(e.keys().filter(|k| !l.contains_key(*k)).map(|k| (k.clone(), Rate::Gone)));
+    let mut out = Rates::with_capacity_and_hasher(l.len() + removed, FxBuild);
+    out.extend(l.iter().zip(earlier).map(|((k, &lv), ev)| {
+        let rate = match (ev, &whole_reset) {
+            (None, _) => Rate::New,
+            (Some(_), Some(why)) => Rate::Reset { why: why.clone(), at_least: lv },
+            (Some(ev), None) => counter_u64(ev, lv, secs, "counter reset"),
+        };
+        (k.clone(), rate)
+    }));
+    if removed > 0 {
+        out.extend(e.keys().filter(|k| !l.contains_key(*k)).map(|k| (k.clone(), Rate::Gone)));
+    }
     out
 }
 
-type QStatsPair = (Avail<Vec<QueueRates>>, Avail<IndexMap<String, Rate>>);
+/// Where `key` is in `earlier`. Two reads of a kernel file list the same names in the same order,
+/// so the entry after the last one found (`next`) is tried first and the map is searched only when
+/// its name differs (as `socket_rates` pairs sockets).
+fn seek<V>(earlier: &IndexMap<String, V>, next: &mut usize, key: &str) -> Option<usize> {
+    let i = match earlier.get_index(*next) {
+        Some((k, _)) if k == key => *next,
+        _ => earlier.get_index_of(key)?,
+    };
+    *next = i + 1;
+    Some(i)
+}
 
-fn qstats_rates(
+type QStatsPair = (Avail<Vec<QueueRates>>, Avail<Rates>);
+
+fn qstats_rates<'a>(
     ei: Option<u32>,
     li: Option<u32>,
-    eg: &Avail<NetdevGenl>,
-    lg: &Avail<NetdevGenl>,
+    eg: &'a Avail<NetdevGenl>,
+    lg: &'a Avail<NetdevGenl>,
     secs: Option<f64>,
+    then: Then,
 ) -> QStatsPair {
     let (eg, lg) = match both(eg, lg) {
         Ok(p) => p,
@@ -842,15 +915,15 @@ fn qstats_rates(
         let u = Unavailable::new("netdev netlink qstats-get", "the interface's ifindex is unknown");
         return (Avail::Unavailable(u.clone()), Avail::Unavailable(u));
     };
-    let of = |v: &Vec<QStats>| -> Vec<QStats> {
-        v.iter().filter(|q| q.ifindex == ifindex).cloned().collect()
+    let of = |v: &'a Vec<QStats>| -> Vec<&'a QStats> {
+        v.iter().filter(|q| q.ifindex == ifindex).collect()
     };
     let queues = both(&eg.qstats, &lg.qstats).map(|(e, l)| {
         pair_by(&of(e), &of(l), |q| (q.queue_type, q.queue_id))
             .into_iter()
             .map(|p| match p {
                 Pair::Both(e, l) => queue_rates(l, Presence::Both, |_| {
-                    counter_map(&e.counters, &l.counters, secs, true)
+                    counter_map(&e.counters, &l.counters, secs, true, then)
                 }),
                 Pair::New(l) => queue_rates(l, Presence::New, |q| names_as(q, Rate::New)),
                 Pair::Gone(e) => queue_rates(e, Presence::Gone, |q| names_as(q, Rate::Gone)),
@@ -860,10 +933,10 @@ fn qstats_rates(
     let device = both(&eg.qstats_device, &lg.qstats_device).map(|(e, l)| {
         let (e, l) = (of(e), of(l));
         match (e.first(), l.first()) {
-            (Some(e), Some(l)) => counter_map(&e.counters, &l.counters, secs, false),
+            (Some(e), Some(l)) => counter_map(&e.counters, &l.counters, secs, false, then),
             (None, Some(l)) => names_as(l, Rate::New),
             (Some(e), None) => names_as(e, Rate::Gone),
-            (None, None) => IndexMap::new(),
+            (None, None) => Rates::default(),
         }
     });
     (queues.into(), device.into())
@@ -872,12 +945,12 @@ fn qstats_rates(
 fn queue_rates(
     q: &QStats,
     presence: Presence,
-    counters: impl FnOnce(&QStats) -> IndexMap<String, Rate>,
+    counters: impl FnOnce(&QStats) -> Rates,
 ) -> QueueRates {
     QueueRates { queue_type: q.queue_type, queue_id: q.queue_id, presence, counters: counters(q) }
 }
 
-fn names_as(q: &QStats, rate: Rate) -> IndexMap<String, Rate> {
+fn names_as(q: &QStats, rate: Rate) -> Rates {
     q.counters.keys().map(|k| (k.clone(), rate.clone())).collect()
 }
 
@@ -893,18 +966,24 @@ fn is_snmp_gauge(section: &str, name: &str) -> bool {
     )
 }
 
-fn section_rates(e: &snmp::Snmp, l: &snmp::Snmp, secs: Option<f64>) -> SectionRates {
+fn section_rates(e: &snmp::Snmp, l: &snmp::Snmp, secs: Option<f64>, then: Then) -> SectionRates {
     let empty = snmp::Counters::new();
-    let mut out: SectionRates = l
-        .sections
-        .iter()
-        .map(|(name, lc)| match e.sections.get(name) {
-            Some(ec) => (name.clone(), snmp_counters(name, ec, lc, secs)),
-            None => (name.clone(), snmp_counters(name, &empty, lc, secs)),
-        })
-        .collect();
-    for (name, ec) in e.sections.iter().filter(|(n, _)| !l.sections.contains_key(*n)) {
-        out.insert(name.clone(), snmp_counters(name, ec, &empty, secs));
+    let (mut next, mut found) = (0, 0);
+    let mut out = SectionRates::with_capacity_and_hasher(l.sections.len(), FxBuild);
+    for (name, lc) in &l.sections {
+        let ec = match seek(&e.sections, &mut next, name) {
+            Some(i) => {
+                found += 1;
+                &e.sections[i]
+            }
+            None => &empty,
+        };
+        out.insert(name.clone(), snmp_counters(name, ec, lc, secs, then));
+    }
+    if found < e.sections.len() {
+        for (name, ec) in e.sections.iter().filter(|(n, _)| !l.sections.contains_key(*n)) {
+            out.insert(name.clone(), snmp_counters(name, ec, &empty, secs, then));
+        }
     }
     out
 }
@@ -914,22 +993,28 @@ fn snmp_counters(
     e: &snmp::Counters,
     l: &snmp::Counters,
     secs: Option<f64>,
-) -> IndexMap<String, Rate> {
-    let mut out: IndexMap<String, Rate> = l
-        .iter()
-        .map(|(k, &lv)| {
-            let rate = if is_snmp_gauge(section, k) {
-                Rate::Gauge { value: lv }
-            } else {
-                match e.get(k) {
-                    Some(&ev) => snmp_counter(ev, lv, secs),
-                    None => Rate::New,
-                }
-            };
-            (k.clone(), rate)
-        })
-        .collect();
-    out.extend(e.keys().filter(|k| !l.contains_key(*k)).map(|k| (k.clone(), Rate::Gone)));
+    then: Then,
+) -> Rates {
+    let (mut next, mut found) = (0, 0);
+    let mut out = Rates::with_capacity_and_hasher(l.len(), FxBuild);
+    out.extend(l.iter().map(|(k, &lv)| {
+        let ev = seek(e, &mut next, k).map(|i| {
+            found += 1;
+            then.at(e[i])
+        });
+        let rate = if is_snmp_gauge(section, k) {
+            Rate::Gauge { value: lv }
+        } else {
+            match ev {
+                Some(ev) => snmp_counter(ev, lv, secs),
+                None => Rate::New,
+            }
+        };
+        (k.clone(), rate)
+    }));
+    if found < e.len() {
+        out.extend(e.keys().filter(|k| !l.contains_key(*k)).map(|k| (k.clone(), Rate::Gone)));
+    }
     out
 }
 
@@ -954,7 +1039,12 @@ fn snmp_counter(e: i64, l: i64, secs: Option<f64>) -> Rate {
 
 // ---- UDP sockets ----
 
-fn socket_rates(e: &[udp::UdpSocket], l: &[udp::UdpSocket], secs: Option<f64>) -> Vec<SocketRates> {
+fn socket_rates(
+    e: &[udp::UdpSocket],
+    l: &[udp::UdpSocket],
+    secs: Option<f64>,
+    then: Then,
+) -> Vec<SocketRates> {
     // The inode names a socket for its whole life. Kernel sockets (a tunnel's encapsulation socket)
     // have none, so those fall back to their addresses.
     type Key = (u64, Option<(IpAddr, u16, IpAddr, u16)>);
@@ -990,7 +1080,7 @@ fn socket_rates(e: &[udp::UdpSocket], l: &[udp::UdpSocket], secs: Option<f64>) -
         };
         // Kernels before 2.6.34 print no per-socket drops: nothing to tell per socket.
         let Some(ld) = ls.drops else { continue };
-        let (presence, drops) = match earlier.map(|es| es.drops) {
+        let (presence, drops) = match earlier.map(|es| then.opt(es.drops)) {
             // sk_drops: an atomic_t printed with %u, never cleared while the socket lives.
             Some(Some(ed)) => (Presence::Both, counter_wrapping_u32(ed, ld, secs)),
             Some(None) => (Presence::Both, not_printed()),
@@ -1031,12 +1121,14 @@ fn irq_rates(
     e: &interrupts::Interrupts,
     l: &interrupts::Interrupts,
     secs: Option<f64>,
+    then: Then,
 ) -> Vec<IrqRates> {
     let cols = CpuColumns::new(&e.cpus, &l.cpus);
+    let zeros = then.zeros(e.rows.iter().map(|r| &r.counts));
     pair_by(&e.rows, &l.rows, |r: &interrupts::IrqRow| r.irq.as_str())
         .into_iter()
         .map(|p| match p {
-            Pair::Both(er, lr) => irq_pair(&cols, er, l, lr, secs),
+            Pair::Both(er, lr) => irq_pair(&cols, er, l, lr, secs, (then, &zeros)),
             Pair::New(r) => irq_alone(l, r, Presence::New, Rate::New),
             Pair::Gone(r) => irq_alone(e, r, Presence::Gone, Rate::Gone),
         })
@@ -1049,6 +1141,7 @@ fn irq_pair(
     l: &interrupts::Interrupts,
     lr: &interrupts::IrqRow,
     secs: Option<f64>,
+    (then, zeros): (Then, &[u64]),
 ) -> IrqRates {
     // An IRQ number freed and given to another device (a driver reload) shows other handlers or
     // another chip/hwirq; its per-CPU counts were freed with the old descriptor.
@@ -1070,7 +1163,7 @@ fn irq_pair(
             at_least: v,
         })
     } else {
-        per_cpu_pair(cols, &er.counts, &lr.counts, true, |a, b| {
+        per_cpu_pair(cols, then.counts(&er.counts, zeros), &lr.counts, true, |a, b| {
             counter_maybe_u32(a, b, secs, &reset_why)
         })
     };
@@ -1079,7 +1172,7 @@ fn irq_pair(
         Rate::Reset { why: reset_why.into_owned(), at_least: lr.total }
     } else if one_value {
         // ERR/MIS: a global atomic_t, never cleared.
-        counter_wrapping_u32(er.total, lr.total, secs)
+        counter_wrapping_u32(then.at(er.total), lr.total, secs)
     } else {
         sum(&per_cpu, secs)
     };
@@ -1199,45 +1292,64 @@ fn softirq_rates(
     e: &softirqs::Softirqs,
     l: &softirqs::Softirqs,
     secs: Option<f64>,
+    then: Then,
 ) -> Vec<SoftirqRates> {
     let cols = CpuColumns::new(&e.cpus, &l.cpus);
+    let zeros = then.zeros(e.rows.values());
+    let (mut next, mut found) = (0, 0);
     let mut out: Vec<SoftirqRates> = l
         .rows
         .iter()
         .map(|(name, lcounts)| {
-            let per_cpu = match e.rows.get(name) {
-                Some(ecounts) => per_cpu_pair(&cols, ecounts, lcounts, false, |a, b| {
-                    counter_wrapping_u32(a, b, secs)
-                }),
+            let per_cpu = match seek(&e.rows, &mut next, name) {
+                Some(i) => {
+                    found += 1;
+                    let ecounts = then.counts(&e.rows[i], &zeros);
+                    per_cpu_pair(&cols, ecounts, lcounts, false, |a, b| {
+                        counter_wrapping_u32(a, b, secs)
+                    })
+                }
                 None => per_cpu_alone(&l.cpus, lcounts, |_| Rate::New),
             };
             let total = sum(&per_cpu, secs);
             SoftirqRates { name: name.clone(), per_cpu, total }
         })
         .collect();
-    out.extend(e.rows.iter().filter(|(n, _)| !l.rows.contains_key(*n)).map(|(name, counts)| {
-        SoftirqRates {
-            name: name.clone(),
-            per_cpu: per_cpu_alone(&e.cpus, counts, |_| Rate::Gone),
-            total: Rate::Gone,
-        }
-    }));
+    if found < e.rows.len() {
+        out.extend(e.rows.iter().filter(|(n, _)| !l.rows.contains_key(*n)).map(
+            |(name, counts)| SoftirqRates {
+                name: name.clone(),
+                per_cpu: per_cpu_alone(&e.cpus, counts, |_| Rate::Gone),
+                total: Rate::Gone,
+            },
+        ));
+    }
     out
 }
 
 // ---- /proc/stat ----
 
-fn cpu_time_rates(e: &stat::Stat, l: &stat::Stat, secs: Option<f64>) -> Vec<CpuTimeRates> {
-    let mut out = vec![cpu_time_pair(&e.total, &l.total, secs)];
+fn cpu_time_rates(
+    e: &stat::Stat,
+    l: &stat::Stat,
+    secs: Option<f64>,
+    then: Then,
+) -> Vec<CpuTimeRates> {
+    let mut out = vec![cpu_time_pair(&e.total, &l.total, secs, then)];
     out.extend(pair_by(&e.cpus, &l.cpus, |c| c.cpu).into_iter().map(|p| match p {
-        Pair::Both(e, l) => cpu_time_pair(e, l, secs),
+        Pair::Both(e, l) => cpu_time_pair(e, l, secs, then),
         Pair::New(l) => cpu_time_alone(l, Presence::New, Rate::New),
         Pair::Gone(e) => cpu_time_alone(e, Presence::Gone, Rate::Gone),
     }));
     out
 }
 
-fn cpu_time_pair(e: &stat::CpuTime, l: &stat::CpuTime, secs: Option<f64>) -> CpuTimeRates {
+fn cpu_time_pair(
+    e: &stat::CpuTime,
+    l: &stat::CpuTime,
+    secs: Option<f64>,
+    then: Then,
+) -> CpuTimeRates {
     // CPU time is never reset; the kernel's idle and iowait accounting can step back a little
     // under NO_HZ, which is no restart, so it is not comparable rather than a reset.
     let ticks = |a: u64, b: u64| match b.checked_sub(a) {
@@ -1250,7 +1362,7 @@ fn cpu_time_pair(e: &stat::CpuTime, l: &stat::CpuTime, secs: Option<f64>) -> Cpu
         (Some(a), Some(b)) => ticks(a, b),
         _ => Rate::NotComparable { why: format!("{what} is not printed by this kernel") },
     };
-    let total = l.total().checked_sub(e.total()).filter(|&t| t > 0);
+    let total = l.total().checked_sub(then.at(e.total())).filter(|&t| t > 0);
     let share = |a: Option<u64>, b: Option<u64>| -> Option<f64> {
         let d = b?.checked_sub(a?)?;
         let t = total?;
@@ -1259,17 +1371,17 @@ fn cpu_time_pair(e: &stat::CpuTime, l: &stat::CpuTime, secs: Option<f64>) -> Cpu
     CpuTimeRates {
         cpu: l.cpu,
         presence: Presence::Both,
-        user: ticks(e.user, l.user),
-        nice: ticks(e.nice, l.nice),
-        system: ticks(e.system, l.system),
-        idle: ticks(e.idle, l.idle),
-        iowait: opt(e.iowait, l.iowait, "iowait"),
-        irq: opt(e.irq, l.irq, "irq"),
-        softirq: opt(e.softirq, l.softirq, "softirq"),
-        steal: opt(e.steal, l.steal, "steal"),
-        softirq_share: share(e.softirq, l.softirq),
-        irq_share: share(e.irq, l.irq),
-        idle_share: share(Some(e.idle), Some(l.idle)),
+        user: ticks(then.at(e.user), l.user),
+        nice: ticks(then.at(e.nice), l.nice),
+        system: ticks(then.at(e.system), l.system),
+        idle: ticks(then.at(e.idle), l.idle),
+        iowait: opt(then.opt(e.iowait), l.iowait, "iowait"),
+        irq: opt(then.opt(e.irq), l.irq, "irq"),
+        softirq: opt(then.opt(e.softirq), l.softirq, "softirq"),
+        steal: opt(then.opt(e.steal), l.steal, "steal"),
+        softirq_share: share(then.opt(e.softirq), l.softirq),
+        irq_share: share(then.opt(e.irq), l.irq),
+        idle_share: share(Some(then.at(e.idle)), Some(l.idle)),
     }
 }
 
@@ -1297,7 +1409,7 @@ mod tests {
     use crate::Root;
     use proptest::prelude::*;
     use std::net::Ipv4Addr;
-    use std::sync::OnceLock;
+    use std::sync::{Arc, OnceLock};
 
     /// The capture of a 2-CPU 6.18 VM, with a boottime so the pair below is one second apart.
     fn base() -> Sample {
@@ -1359,6 +1471,109 @@ mod tests {
 
     fn val(delta: u64, per_sec: f64) -> Rate {
         Rate::Value { delta, per_sec: Some(per_sec) }
+    }
+
+    /// Both fixture trees, as one-shot samples.
+    fn fixture_samples() -> Vec<Sample> {
+        ["capture-6.18-vm", "linux-6.18-virtio"]
+            .iter()
+            .map(|t| {
+                let dir = format!("{}/tests/fixtures/trees/{t}", env!("CARGO_MANIFEST_DIR"));
+                Sample::take(&Root::at(dir))
+            })
+            .collect()
+    }
+
+    /// `sample` with every counter at zero and its clock at boot; gauges and settings are kept: what
+    /// `since_boot` compared with before `Then::Boot`, kept as the meaning it must keep.
+    fn zeroed(sample: &Sample) -> Sample {
+        fn zero_map<V: Default>(m: &mut Avail<IndexMap<String, V>>) {
+            if let Avail::Value(m) = m {
+                m.values_mut().for_each(|v| *v = V::default());
+            }
+        }
+        let mut z = sample.clone();
+        z.host.boottime_ns = sample.host.boottime_ns.map(|_| 0);
+        // Without CLOCK_BOOTTIME there is no uptime to divide by: no time at all, so no per_sec.
+        z.host.taken_at_ms = None;
+        if let Avail::Value(sn) = &mut z.softnet {
+            for r in &mut sn.rows {
+                (r.processed, r.dropped, r.time_squeeze) = (0, 0, 0);
+                for c in [&mut r.cpu_collision, &mut r.received_rps, &mut r.flow_limit_count] {
+                    *c = c.map(|_| 0);
+                }
+            }
+        }
+        if let Avail::Value(ifs) = &mut z.interfaces {
+            for i in ifs {
+                zero_map(&mut i.proc_net_dev);
+                zero_map(&mut i.sysfs.statistics);
+                zero_map(&mut i.stats64);
+                zero_map(&mut i.ethtool.stats);
+            }
+        }
+        if let Avail::Value(g) = &mut z.netdev_genl {
+            for qs in [&mut g.qstats, &mut g.qstats_device] {
+                if let Avail::Value(qs) = qs {
+                    qs.iter_mut().for_each(|q| q.counters.values_mut().for_each(|v| *v = 0));
+                }
+            }
+        }
+        for part in [&mut z.snmp, &mut z.netstat] {
+            if let Avail::Value(s) = part {
+                s.sections.values_mut().flat_map(|c| c.values_mut()).for_each(|v| *v = 0);
+            }
+        }
+        zero_map(&mut z.snmp6);
+        let udp = Arc::make_mut(&mut z.udp);
+        for socks in [&mut udp.udp, &mut udp.udp6] {
+            if let Avail::Value(socks) = socks {
+                socks.iter_mut().for_each(|s| s.drops = s.drops.map(|_| 0));
+            }
+        }
+        if let Avail::Value(i) = &mut z.interrupts {
+            for r in &mut i.rows {
+                r.counts.iter_mut().chain(r.extra_counts.iter_mut()).for_each(|c| *c = 0);
+                r.total = 0;
+            }
+        }
+        if let Avail::Value(s) = &mut z.softirqs {
+            s.rows.values_mut().flatten().for_each(|c| *c = 0);
+        }
+        if let Avail::Value(st) = &mut z.stat {
+            for t in std::iter::once(&mut st.total).chain(st.cpus.iter_mut()) {
+                (t.user, t.nice, t.system, t.idle) = (0, 0, 0, 0);
+                for f in [
+                    &mut t.iowait,
+                    &mut t.irq,
+                    &mut t.softirq,
+                    &mut t.steal,
+                    &mut t.guest,
+                    &mut t.guest_nice,
+                ] {
+                    *f = f.map(|_| 0);
+                }
+            }
+            if let Some(s) = &mut st.softirq {
+                s.iter_mut().for_each(|c| *c = 0);
+            }
+        }
+        z
+    }
+
+    #[test]
+    fn since_boot_is_the_delta_from_an_all_zero_twin() {
+        for mut s in fixture_samples() {
+            for boottime in [None, Some(5_000_000_000)] {
+                s.host.boottime_ns = boottime;
+                let d = Delta::since_boot(&s);
+                assert_eq!(d, Delta::between(&zeroed(&s), &s));
+                // Totals, not zeros: the pairing read the counters as they were at boot.
+                let eth0 = d.interfaces.value().unwrap().iter().find(|i| i.name == "eth0");
+                let rx = &eth0.unwrap().proc_net_dev.value().unwrap()["rx_packets"];
+                assert!(rx.delta().is_some_and(|d| d > 0), "{rx:?}");
+            }
+        }
     }
 
     #[test]
@@ -1484,6 +1699,31 @@ mod tests {
             }
             other => panic!("expected a reset, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn counters_pair_by_name_whatever_their_order() {
+        let (mut e, mut l) = pair();
+        // The earlier map in another order, a name gone from the middle of the later one and a
+        // new one in its place: names still pair, the gone one comes last.
+        map_mut(&mut eth0_mut(&mut e).proc_net_dev).reverse();
+        let dev = map_mut(&mut eth0_mut(&mut l).proc_net_dev);
+        *dev.get_mut("rx_packets").unwrap() += 5;
+        *dev.get_mut("tx_bytes").unwrap() += 9;
+        let at = dev.get_index_of("rx_errs").unwrap();
+        dev.shift_remove("rx_errs");
+        dev.shift_insert(at, "rx_new".into(), 1);
+        let Avail::Value(snmp) = &mut l.snmp else { panic!("no /proc/net/snmp") };
+        snmp.sections.swap_indices(0, 1);
+        *snmp.sections["Tcp"].get_mut("InSegs").unwrap() += 4;
+        let d = Delta::between(&e, &l);
+        let rates = iface(&d, "eth0").proc_net_dev.value().unwrap();
+        assert_eq!(rates["rx_packets"], val(5, 5.0));
+        assert_eq!(rates["tx_bytes"], val(9, 9.0));
+        assert_eq!(rates["rx_new"], Rate::New);
+        assert_eq!(rates.get_index(rates.len() - 1), Some((&"rx_errs".into(), &Rate::Gone)));
+        assert_eq!(rates.values().filter(|r| **r == val(0, 0.0)).count(), rates.len() - 4);
+        assert_eq!(d.snmp.value().unwrap()["Tcp"]["InSegs"], val(4, 4.0));
     }
 
     #[test]
@@ -1867,6 +2107,17 @@ mod tests {
                     return Err(TestCaseError::fail(msg));
                 }
             }
+        }
+
+        #[test]
+        fn since_boot_of_any_sample_is_the_delta_from_its_zero_twin(
+            a in pool(), wall_clock in any::<bool>(),
+        ) {
+            let mut j = serde_json::to_value(base()).unwrap();
+            scramble(&mut j, &a, &mut 0);
+            let mut s: Sample = serde_json::from_value(j).unwrap();
+            s.host.boottime_ns = (!wall_clock).then_some(5_000_000_000);
+            prop_assert_eq!(Delta::since_boot(&s), Delta::between(&zeroed(&s), &s));
         }
 
         #[test]

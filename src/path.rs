@@ -8,9 +8,8 @@
 //! received but neither delivered, forwarded nor counted as an IP error (KERNEL.md §5.2, §9).
 
 use crate::counters;
-use crate::delta::{Delta, IfaceRates, Rate};
+use crate::delta::{Delta, IfaceRates, Rate, Rates};
 use crate::sample::Sample;
-use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 /// A count over the interval (or since boot) and its rate, when the interval is known.
@@ -71,6 +70,7 @@ pub enum StageId {
 }
 
 impl StageId {
+    /// In path order, which is also the order of the variants (`Builder` indexes by `id as usize`).
     pub const ALL: [StageId; 8] = [
         StageId::Nic,
         StageId::Irq,
@@ -121,6 +121,15 @@ impl StageId {
         }
     }
 }
+
+// `ALL` lists the variants in declaration order: checked when compiling.
+const _: () = {
+    let mut i = 0;
+    while i < StageId::ALL.len() {
+        assert!(StageId::ALL[i] as usize == i, "StageId::ALL out of declaration order");
+        i += 1;
+    }
+};
 
 /// One drop counter in its stage.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -177,10 +186,7 @@ impl Path {
     /// IRQ → queue mapping).
     pub fn build(delta: &Delta, later: &Sample) -> Path {
         let secs = delta.secs();
-        let mut b = Builder { secs, stages: IndexMap::new() };
-        for id in StageId::ALL {
-            b.stages.insert(id, (None, Vec::new()));
-        }
+        let mut b = Builder { secs, stages: Default::default() };
         let mib = Mib(delta);
         nic(&mut b, delta, later);
         irq(&mut b, delta, later);
@@ -195,20 +201,22 @@ impl Path {
 
 struct Builder {
     secs: Option<f64>,
-    stages: IndexMap<StageId, (Option<Amount>, Vec<Drop>)>,
+    /// What entered each stage and its drops, in `StageId::ALL` order: an array, as a map would
+    /// hash the stage for each of the thousands of counters a big host adds.
+    stages: [(Option<Amount>, Vec<Drop>); StageId::ALL.len()],
 }
 
 impl Builder {
+    fn stage(&mut self, id: StageId) -> &mut (Option<Amount>, Vec<Drop>) {
+        &mut self.stages[id as usize]
+    }
+
     fn entered(&mut self, id: StageId, a: Amount) {
-        if let Some((e, _)) = self.stages.get_mut(&id) {
-            e.get_or_insert_with(Amount::default).add(a);
-        }
+        self.stage(id).0.get_or_insert_with(Amount::default).add(a);
     }
 
     fn push(&mut self, id: StageId, d: Drop) {
-        if let Some((_, v)) = self.stages.get_mut(&id) {
-            v.push(d);
-        }
+        self.stage(id).1.push(d);
     }
 
     fn drop(&mut self, id: StageId, counter: &str, where_: Option<&str>, a: Amount, counted: bool) {
@@ -227,15 +235,15 @@ impl Builder {
     }
 
     fn note(&mut self, id: StageId, note: &str) {
-        if let Some(d) = self.stages.get_mut(&id).and_then(|(_, v)| v.last_mut()) {
+        if let Some(d) = self.stage(id).1.last_mut() {
             d.note = Some(note.into());
         }
     }
 
     fn finish(self) -> Path {
-        let mut stages: Vec<Stage> = self
-            .stages
+        let mut stages: Vec<Stage> = StageId::ALL
             .into_iter()
+            .zip(self.stages)
             .map(|(id, (entered, drops))| {
                 let mut dropped = Amount { count: 0, per_sec: self.secs.map(|_| 0.0) };
                 for d in drops.iter().filter(|d| d.counted) {
@@ -326,7 +334,7 @@ fn nic(b: &mut Builder, delta: &Delta, later: &Sample) {
             .map(|d| d.driver.as_str())
             .unwrap_or("");
         let name = Some(i.name.as_str());
-        let get = |m: &IndexMap<String, Rate>, k: &str| m.get(k).and_then(|r| amount(r, secs));
+        let get = |m: &Rates, k: &str| m.get(k).and_then(|r| amount(r, secs));
         let mut missed_moved = false;
         if let Some(m) = i.netdev() {
             if let Some(p) = get(m, "rx_packets") {

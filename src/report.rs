@@ -5,7 +5,7 @@
 //! (a /proc/*/fd scan, done only when some socket did).
 
 use crate::avail::Avail;
-use crate::delta::{CpuRate, Delta, IfaceRates, Interval, Rate};
+use crate::delta::{CpuRate, Delta, FxBuild, IfaceRates, Interval, Rate, SocketRates};
 use crate::diagnose::{self, Finding};
 use crate::path::{Amount, Path, amount};
 use crate::root::Root;
@@ -141,8 +141,8 @@ impl Report {
 fn per_cpu_sums<'a>(
     rows: impl IntoIterator<Item = &'a [CpuRate]>,
     secs: Option<f64>,
-) -> HashMap<u32, Amount> {
-    let mut sums: HashMap<u32, Amount> = HashMap::new();
+) -> HashMap<u32, Amount, FxBuild> {
+    let mut sums: HashMap<u32, Amount, FxBuild> = HashMap::default();
     for r in rows.into_iter().flatten() {
         if let Some(a) = amount(&r.rate, secs) {
             sums.entry(r.cpu).and_modify(|s| s.add(a)).or_insert(a);
@@ -168,7 +168,7 @@ fn cpu_rows(delta: &Delta, sample: &Sample, secs: Option<f64>) -> Vec<CpuRow> {
         .value()
         .and_then(|s| s.iter().find(|r| r.name == "NET_RX"))
         .map(|r| per_cpu_sums([r.per_cpu.as_slice()], secs));
-    let shares: HashMap<u32, f64> = delta
+    let shares: HashMap<u32, f64, FxBuild> = delta
         .cpu_time
         .value()
         .into_iter()
@@ -275,26 +275,27 @@ fn find_owners(sockets: &mut [SocketRow], root: Option<&Root>) {
 /// The UDP sockets that dropped, most drops first, owners not looked up yet (the report's socket
 /// table; the exporter's too).
 pub(crate) fn socket_rows(delta: &Delta, secs: Option<f64>) -> Vec<SocketRow> {
-    let mut rows: Vec<SocketRow> = [&delta.udp, &delta.udp6]
+    // Sorted before the rows are built: moving a pair is cheaper than moving a row.
+    let mut dropped: Vec<(Amount, &SocketRates)> = [&delta.udp, &delta.udp6]
         .into_iter()
         .filter_map(|p| p.value())
         .flatten()
-        .filter_map(|s| {
-            let drops = amount(&s.drops, secs).filter(|a| a.count > 0)?;
-            Some(SocketRow {
-                family: s.family,
-                local: endpoint(&s.local_address, s.local_port),
-                remote: endpoint(&s.rem_address, s.rem_port),
-                inode: s.inode,
-                rx_queue: s.rx_queue,
-                rcvbuf: s.rcvbuf,
-                drops,
-                owners: Avail::missing("socket owners", "not looked up yet"),
-            })
-        })
+        .filter_map(|s| Some((amount(&s.drops, secs).filter(|a| a.count > 0)?, s)))
         .collect();
-    rows.sort_by(|a, b| b.drops.count.cmp(&a.drops.count).then(a.inode.cmp(&b.inode)));
-    rows
+    dropped.sort_by(|(a, x), (b, y)| b.count.cmp(&a.count).then(x.inode.cmp(&y.inode)));
+    dropped
+        .into_iter()
+        .map(|(drops, s)| SocketRow {
+            family: s.family,
+            local: endpoint(&s.local_address, s.local_port),
+            remote: endpoint(&s.rem_address, s.rem_port),
+            inode: s.inode,
+            rx_queue: s.rx_queue,
+            rcvbuf: s.rcvbuf,
+            drops,
+            owners: Avail::missing("socket owners", "not looked up yet"),
+        })
+        .collect()
 }
 
 /// `198.18.0.1:5000`, `[::1]:5000`.

@@ -5,7 +5,7 @@
 //! A rule fires only on evidence from this host (a counter that moved, a setting that is read);
 //! a healthy host gives no findings. Rules never read the kernel: everything is in the Context.
 
-use crate::delta::{Delta, IrqRates};
+use crate::delta::{Delta, FxBuild, IrqRates};
 use crate::path::{Amount, Path, StageId};
 use crate::report::{Basis, CpuRow, QueueRow, SocketRow};
 use crate::sample::Sample;
@@ -92,11 +92,11 @@ pub struct Context<'a> {
     pub queues: &'a [QueueRow],
     pub sockets: &'a [SocketRow],
     /// The delta's numbered IRQ rows by number (`irqs_by_number`): rules look every NIC IRQ up.
-    pub irqs: HashMap<u32, &'a IrqRates>,
+    pub irqs: HashMap<u32, &'a IrqRates, FxBuild>,
 }
 
 /// The delta's rows of numbered IRQs by number, for `Context::irqs`.
-pub fn irqs_by_number(delta: &Delta) -> HashMap<u32, &IrqRates> {
+pub fn irqs_by_number(delta: &Delta) -> HashMap<u32, &IrqRates, FxBuild> {
     let rows = delta.irqs.value().into_iter().flatten();
     rows.filter_map(|r| Some((r.irq.parse().ok()?, r))).collect()
 }

@@ -6,7 +6,7 @@
 //! A `Scrape` is built from one Sample (`Delta::since_boot`, `Path::build`, the report's queue and
 //! socket rows), so the exporter and the report can never disagree. Nothing here reads the kernel.
 
-use crate::delta::{CpuRates, Delta, IfaceRates, Rate};
+use crate::delta::{CpuRates, Delta, IfaceRates, Rate, Rates};
 use crate::path::{Path, amount};
 use crate::report::{self, QueueRow, SocketRow};
 use crate::sample::Sample;
@@ -154,7 +154,7 @@ fn count(r: &Rate) -> Option<u64> {
 }
 
 /// An interface's receive counters and the names to export: rtnetlink / sysfs, else /proc/net/dev.
-fn rx(i: &IfaceRates) -> Option<(&IndexMap<String, Rate>, &'static [&'static str])> {
+fn rx(i: &IfaceRates) -> Option<(&Rates, &'static [&'static str])> {
     match i.netdev() {
         Some(m) => Some((m, NETDEV_RX)),
         None => i.proc_net_dev.value().map(|m| (m, PROC_NET_DEV_RX)),
