@@ -10,6 +10,7 @@
 //! Pure: `Delta::between` does no I/O, so rules and tests feed it crafted Samples.
 
 use crate::avail::{Avail, Unavailable};
+use crate::fxhash::FxBuild;
 use crate::sample::{Host, Interface, Sample};
 use crate::source::netlink::netdev::{NetdevGenl, QStats, QueueType};
 use crate::source::{interrupts, snmp, softirqs, softnet, stat, udp};
@@ -17,7 +18,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::Hash;
 use std::net::IpAddr;
 
 /// Above this a rate is not a measurement but a corrupt read or a sentinel (10^13/s is beyond the
@@ -131,64 +132,6 @@ pub struct Delta {
 pub type Rates = IndexMap<String, Rate, FxBuild>;
 
 pub type SectionRates = IndexMap<String, Rates, FxBuild>;
-
-/// The hasher of Delta's maps (and the report's maps by CPU): FxHash, as rustc uses. Their keys
-/// are kernel counter names and CPU ids (hundreds, rebuilt on every refresh and scrape), not input
-/// an attacker picks, so SipHash's resistance to chosen collisions buys nothing while hashing them
-/// was a fifth of building a Delta.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct FxBuild;
-
-impl BuildHasher for FxBuild {
-    type Hasher = FxHasher;
-    fn build_hasher(&self) -> FxHasher {
-        FxHasher(0)
-    }
-}
-
-pub struct FxHasher(u64);
-
-impl FxHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut last = [0u8; 8];
-            last[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(last));
-        }
-    }
-
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    fn write_u32(&mut self, i: u32) {
-        self.add(u64::from(i));
-    }
-
-    fn write_u64(&mut self, i: u64) {
-        self.add(i);
-    }
-
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        // The multiply leaves its entropy in the high bits; the table indexes by the low ones.
-        self.0.rotate_left(26)
-    }
-}
 
 /// One CPU's softnet counters. Gauges are the later sample's values (`None` when the kernel does
 /// not print them or the CPU is gone).

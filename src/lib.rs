@@ -23,6 +23,7 @@ pub mod cli;
 pub mod counters;
 pub mod delta;
 pub mod diagnose;
+pub mod fxhash;
 pub mod path;
 pub mod render;
 pub mod report;

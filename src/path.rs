@@ -445,9 +445,9 @@ fn qstat_drops(b: &mut Builder, i: &IfaceRates, missed_moved: bool) {
 // ── IRQ, softirq, backlog ────────────────────────────────────────────────────────────────
 
 fn irq(b: &mut Builder, delta: &Delta, later: &Sample) {
-    let nic_irqs = later.nic_irq_labels();
+    let nic_irqs = later.nic_irqs();
     for r in delta.irqs.value().into_iter().flatten() {
-        if nic_irqs.contains(&r.irq)
+        if Sample::is_nic_irq(&nic_irqs, &r.irq)
             && let Some(a) = amount(&r.total, b.secs)
         {
             b.entered(StageId::Irq, a);

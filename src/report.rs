@@ -5,8 +5,9 @@
 //! (a /proc/*/fd scan, done only when some socket did).
 
 use crate::avail::Avail;
-use crate::delta::{CpuRate, Delta, FxBuild, IfaceRates, Interval, Rate, SocketRates};
+use crate::delta::{CpuRate, Delta, IfaceRates, Interval, Rate, SocketRates};
 use crate::diagnose::{self, Finding};
+use crate::fxhash::FxBuild;
 use crate::path::{Amount, Path, amount};
 use crate::root::Root;
 use crate::sample::{Interface, Sample};
@@ -152,13 +153,13 @@ fn per_cpu_sums<'a>(
 }
 
 fn cpu_rows(delta: &Delta, sample: &Sample, secs: Option<f64>) -> Vec<CpuRow> {
-    let nic_irqs = sample.nic_irq_labels();
+    let nic_irqs = sample.nic_irqs();
     let irq_rows: Vec<&[CpuRate]> = delta
         .irqs
         .value()
         .into_iter()
         .flatten()
-        .filter(|r| nic_irqs.contains(&r.irq))
+        .filter(|r| Sample::is_nic_irq(&nic_irqs, &r.irq))
         .map(|r| r.per_cpu.as_slice())
         .collect();
     let any_irq = !irq_rows.is_empty();

@@ -4,6 +4,7 @@
 //! exactly like a live host. A `Root` can also record what it reads, which is how `rxpath capture`
 //! writes the kernel files "as they were" at the instant of the sample.
 
+use crate::fxhash::FxBuild;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
@@ -50,7 +51,8 @@ pub struct Root {
 /// answer is always what a fresh open would give. A live sysfs attribute that refuses with EINVAL
 /// (the carrier of an interface that is down) stays open: a fresh open would refuse the same way.
 struct OpenFiles {
-    files: HashMap<String, OpenFile>,
+    /// By kernel path, hashed with FxHash: thousands of lookups a sample on a big host.
+    files: HashMap<String, OpenFile, FxBuild>,
     /// Bumped by `close_unused`; a file read since the last bump carries the current value.
     generation: u64,
     /// At most this many files are held open (half the descriptor limit when caching started);
@@ -73,7 +75,7 @@ struct OpenFiles {
     /// Symlink targets last read: when `/sys/class/net/eth0` points at another device than
     /// before (renames), the files kept open under it belong to the old one and are closed.
     /// With the generation they were last read in, like `OpenFile::used`.
-    links: HashMap<String, (PathBuf, u64)>,
+    links: HashMap<String, (PathBuf, u64), FxBuild>,
 }
 
 struct OpenFile {
@@ -247,7 +249,7 @@ impl Root {
     pub fn keep_open(mut self) -> Root {
         let limit = nofile_limit().map_or(256, |n| (n / 2).max(16));
         self.open = Some(Mutex::new(OpenFiles {
-            files: HashMap::new(),
+            files: HashMap::default(),
             generation: 0,
             limit,
             buf: Vec::new(),
@@ -256,7 +258,7 @@ impl Root {
             base_id: None,
             base_checked: None,
             period: 1,
-            links: HashMap::new(),
+            links: HashMap::default(),
         }));
         self
     }

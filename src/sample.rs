@@ -95,15 +95,24 @@ impl Interface {
 }
 
 impl Sample {
-    /// /proc/interrupts labels of the IRQs that serve NIC queues.
-    pub fn nic_irq_labels(&self) -> std::collections::HashSet<String> {
+    /// The numbers of the IRQs that serve NIC queues.
+    pub fn nic_irqs(&self) -> std::collections::HashSet<u32, crate::fxhash::FxBuild> {
         self.interfaces
             .value()
             .into_iter()
             .flatten()
             .flat_map(|i| i.irqs.value().into_iter().flatten())
-            .map(|q| q.irq.to_string())
+            .map(|q| q.irq)
             .collect()
+    }
+
+    /// Whether the /proc/interrupts row labelled `label` is one of `nic_irqs` (named rows such as
+    /// `NMI` never are).
+    pub fn is_nic_irq(
+        nic_irqs: &std::collections::HashSet<u32, crate::fxhash::FxBuild>,
+        label: &str,
+    ) -> bool {
+        label.parse().is_ok_and(|n: u32| nic_irqs.contains(&n))
     }
 
     /// Reads everything through `root`. On a live root the ioctl and netlink parts are asked of the

@@ -21,7 +21,7 @@ fn assert_same(mut sampled: Sample, once: &Sample, what: &str) {
     let full = once.interrupts.value().expect("one-shot /proc/interrupts");
     if let Some(part) = sampled.interrupts.value().filter(|i| i.partial.is_some()) {
         assert_eq!(part.partial.as_deref(), Some(PER_CPU_COUNT), "{what}");
-        assert_eq!(part.rows.len(), once.nic_irq_labels().len(), "{what}: the NIC IRQs only");
+        assert_eq!(part.rows.len(), once.nic_irqs().len(), "{what}: the NIC IRQs only");
         for row in &part.rows {
             let f =
                 full.rows.iter().find(|r| r.irq == row.irq).expect("NIC IRQ in /proc/interrupts");

@@ -5,7 +5,8 @@
 //! A rule fires only on evidence from this host (a counter that moved, a setting that is read);
 //! a healthy host gives no findings. Rules never read the kernel: everything is in the Context.
 
-use crate::delta::{Delta, FxBuild, IrqRates};
+use crate::delta::{Delta, IrqRates};
+use crate::fxhash::FxBuild;
 use crate::path::{Amount, Path, StageId};
 use crate::report::{Basis, CpuRow, QueueRow, SocketRow};
 use crate::sample::Sample;

@@ -7,6 +7,7 @@
 
 use super::iface::{self, SysfsIface};
 use crate::avail::{Avail, Unavailable};
+use crate::fxhash::FxBuild;
 use crate::root::Root;
 use crate::source::interrupts::{Interrupts, IrqRow};
 use crate::source::stat::Intr;
@@ -196,7 +197,7 @@ pub const PER_CPU_COUNT: &str = "the NIC IRQs only, from /sys/kernel/irq/N/per_c
 pub struct KeptCounts {
     /// The possible CPUs the rows have a column for.
     cpus: Vec<u32>,
-    rows: HashMap<u32, (u64, Option<IrqRow>)>,
+    rows: HashMap<u32, (u64, Option<IrqRow>), FxBuild>,
 }
 
 /// The per-CPU counts of `irqs` as /proc/interrupts rows (counts only: no chip text or actions),
@@ -218,7 +219,8 @@ pub fn read_counts(
         kept.rows.clear();
     }
     // Rebuilt each sample, so IRQs that are gone drop out.
-    let mut earlier = std::mem::replace(&mut kept.rows, HashMap::with_capacity(irqs.len()));
+    let mut earlier =
+        std::mem::replace(&mut kept.rows, HashMap::with_capacity_and_hasher(irqs.len(), FxBuild));
     let mut rows = Vec::with_capacity(irqs.len());
     for &irq in irqs {
         let now = intr.and_then(|i| i.of(irq));
