@@ -831,7 +831,11 @@ fn counter_map(
 /// Where `key` is in `earlier`. Two reads of a kernel file list the same names in the same order,
 /// so the entry after the last one found (`next`) is tried first and the map is searched only when
 /// its name differs (as `socket_rates` pairs sockets).
-fn seek<V>(earlier: &IndexMap<String, V>, next: &mut usize, key: &str) -> Option<usize> {
+fn seek<V, S: std::hash::BuildHasher>(
+    earlier: &IndexMap<String, V, S>,
+    next: &mut usize,
+    key: &str,
+) -> Option<usize> {
     let i = match earlier.get_index(*next) {
         Some((k, _)) if k == key => *next,
         _ => earlier.get_index_of(key)?,
@@ -910,7 +914,7 @@ fn is_snmp_gauge(section: &str, name: &str) -> bool {
 }
 
 fn section_rates(e: &snmp::Snmp, l: &snmp::Snmp, secs: Option<f64>, then: Then) -> SectionRates {
-    let empty = snmp::Counters::new();
+    let empty = snmp::Counters::default();
     let (mut next, mut found) = (0, 0);
     let mut out = SectionRates::with_capacity_and_hasher(l.sections.len(), FxBuild);
     for (name, lc) in &l.sections {
@@ -1430,7 +1434,7 @@ mod tests {
     /// `sample` with every counter at zero and its clock at boot; gauges and settings are kept: what
     /// `since_boot` compared with before `Then::Boot`, kept as the meaning it must keep.
     fn zeroed(sample: &Sample) -> Sample {
-        fn zero_map<V: Default>(m: &mut Avail<IndexMap<String, V>>) {
+        fn zero_map<V: Default, S>(m: &mut Avail<IndexMap<String, V, S>>) {
             if let Avail::Value(m) = m {
                 m.values_mut().for_each(|v| *v = V::default());
             }

@@ -16,8 +16,9 @@
 //! `Icmp6OutTypeN` lines appear only once non-zero. `dev_snmp6/<if>` is the same for one interface,
 //! with a first line `ifIndex N`, kept as a counter named `ifIndex`.
 
-use super::{ParseError, read_parsed};
+use super::{ParseError, dec_u64, fields, read_parsed};
 use crate::avail::Avail;
+use crate::fxhash::FxBuild;
 use crate::root::Root;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
@@ -29,14 +30,14 @@ pub const DEV_SNMP6_DIR: &str = "/proc/net/dev_snmp6";
 
 /// Counters by the kernel's field name, in the kernel's order. Signed because `Tcp MaxConn` is
 /// printed `%ld` (`-1`); every other value is an unsigned long that saturates at `i64::MAX`.
-pub type Counters = IndexMap<String, i64>;
+pub type Counters = IndexMap<String, i64, FxBuild>;
 
 /// The sections of `/proc/net/snmp` or `/proc/net/netstat` by name (`Ip`, `Udp`, `TcpExt`, ...), in
 /// file order. JSON: `{"Udp": {"RcvbufErrors": 3, ...}, ...}`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Snmp {
-    pub sections: IndexMap<String, Counters>,
+    pub sections: IndexMap<String, Counters, FxBuild>,
 }
 
 impl Snmp {
@@ -64,9 +65,9 @@ impl Snmp {
 /// A line without `Name:`, or a value line with a token that is not an integer, is an error: the
 /// pairing itself can no longer be trusted.
 pub fn parse(text: &str) -> Result<Snmp, ParseError> {
-    let mut sections: IndexMap<String, Counters> = IndexMap::new();
+    let mut sections: IndexMap<String, Counters, FxBuild> = IndexMap::default();
     // Headers waiting for their value line, by section name.
-    let mut pending: IndexMap<String, Vec<String>> = IndexMap::new();
+    let mut pending: IndexMap<String, Vec<String>, FxBuild> = IndexMap::default();
     for (idx, line) in text.lines().enumerate() {
         let lineno = idx + 1;
         if line.trim().is_empty() {
@@ -81,14 +82,11 @@ pub fn parse(text: &str) -> Result<Snmp, ParseError> {
         }
         match pending.shift_remove(name) {
             None => {
-                pending.insert(
-                    name.to_string(),
-                    rest.split_whitespace().map(str::to_string).collect(),
-                );
+                pending.insert(name.to_string(), fields(rest).map(str::to_string).collect());
             }
-            Some(fields) => {
+            Some(names) => {
                 let section = sections.entry(name.to_string()).or_default();
-                for (field, v) in fields.into_iter().zip(rest.split_whitespace()) {
+                for (field, v) in names.into_iter().zip(fields(rest)) {
                     let n = parse_value(v).ok_or_else(|| {
                         ParseError::new(lineno, format!("{name} {field}: not an integer: {v:?}"))
                     })?;
@@ -105,10 +103,10 @@ pub fn parse(text: &str) -> Result<Snmp, ParseError> {
 /// A line that is not exactly a name and an integer is an error; a name seen twice keeps its first
 /// position and its last value.
 pub fn parse_snmp6(text: &str) -> Result<Counters, ParseError> {
-    let mut counters = Counters::new();
+    let mut counters = Counters::default();
     for (idx, line) in text.lines().enumerate() {
         let lineno = idx + 1;
-        let mut tokens = line.split_whitespace();
+        let mut tokens = fields(line);
         let (Some(name), value, extra) = (tokens.next(), tokens.next(), tokens.next()) else {
             continue;
         };
@@ -124,6 +122,10 @@ pub fn parse_snmp6(text: &str) -> Result<Counters, ParseError> {
 
 /// A decimal integer; one beyond `i64` (the kernel prints `%lu`, up to 2^64-1) saturates.
 fn parse_value(v: &str) -> Option<i64> {
+    // Almost every value: plain digits, within i64.
+    if let Some(n) = dec_u64(v).and_then(|n| i64::try_from(n).ok()) {
+        return Some(n);
+    }
     if let Ok(n) = v.parse::<i64>() {
         return Some(n);
     }
