@@ -168,12 +168,20 @@ fn still_linked(file: &fs::File) -> bool {
 }
 
 /// Kernel files whose first read gives all of them when the buffer is big enough: a sysfs attribute
-/// is one `show()` of at most a page, a sysctl one handler call, /proc/irq/N/ files `single_open`
-/// seq files. Multi-record seq files (/proc/net/udp, /proc/interrupts) fill one seq buffer per read
-/// and stop short of the end, so a short read says nothing there.
+/// is one `show()` of at most a page, a sysctl one handler call, /proc/irq/N/ files and the
+/// counter files in `SINGLE_OPEN` are `single_open` seq files (one `show()`, its buffer grown until
+/// the whole text fits). Multi-record seq files (/proc/net/udp, /proc/interrupts, /proc/net/dev,
+/// softnet_stat) fill one seq buffer per read and stop short of the end, so a short read says
+/// nothing there.
 fn one_record(kernel_path: &str) -> bool {
     ["/sys/", "/proc/sys/", "/proc/irq/"].iter().any(|p| kernel_path.starts_with(p))
+        || SINGLE_OPEN.contains(&kernel_path)
 }
+
+/// Read every sample: `proc_create_net_single` (snmp, snmp6, netstat), `proc_create_single`
+/// (softirqs) and `single_open_size` (stat).
+const SINGLE_OPEN: [&str; 5] =
+    ["/proc/net/snmp", "/proc/net/snmp6", "/proc/net/netstat", "/proc/stat", "/proc/softirqs"];
 
 /// Reads a whole file from offset 0 into `buf` (cleared first), growing it as needed. With `whole`
 /// a short read is the end (regular files, `one_record` kernel files), which saves the second
@@ -637,6 +645,26 @@ mod tests {
         // Anything else that fails is not kept.
         assert!(root.read("/sys/class/net/no-such-interface/carrier").is_err());
         assert_eq!(root.open_files(), 1);
+    }
+
+    #[test]
+    fn single_open_counter_files_are_whole_from_one_read() {
+        // Their values move between two reads; their lines and names do not.
+        let names = |t: &str| -> Vec<String> {
+            t.lines().map(|l| l.split_whitespace().next().unwrap_or("").to_string()).collect()
+        };
+        let root = Root::live().keep_open();
+        for path in SINGLE_OPEN {
+            let Ok(want) = fs::read_to_string(path) else {
+                eprintln!("SKIP {path}: not on this kernel");
+                continue;
+            };
+            for _ in 0..2 {
+                let got = root.read(path).unwrap();
+                assert!(got.ends_with('\n'), "{path}: cut short");
+                assert_eq!(names(&got), names(&want), "{path}");
+            }
+        }
     }
 
     #[test]
