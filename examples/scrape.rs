@@ -1,5 +1,7 @@
 //! What one `GET /metrics` of `rxpath serve` costs, without HTTP: `cargo run --release --example
-//! scrape -- [live|small|big] [N]` (default live, 200 scrapes).
+//! scrape -- [live|small|big] [N] [GAP_MS]` (default live, 200 scrapes, back to back). With
+//! `GAP_MS` the loop sleeps that long before each scrape, as a server waits between scrapes: the
+//! caches go cold, and the scrape costs what it costs a server.
 //!
 //! Each scrape is what the server's sampling thread does: a sample (`Sampler::take`), the totals
 //! since boot and the drop path with the report's queue and socket rows (`Scrape::since_boot`), and
@@ -56,6 +58,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let gap = match args.get(2).map(|a| a.parse()) {
+        None => Duration::ZERO,
+        Some(Ok(ms)) => Duration::from_millis(ms),
+        _ => {
+            eprintln!("scrape: GAP_MS must be a whole number of milliseconds");
+            return ExitCode::from(2);
+        }
+    };
     let dir = tempfile::tempdir().expect("a temporary directory");
     let root = if host == "live" {
         Root::live()
@@ -73,6 +83,7 @@ fn main() -> ExitCode {
         (Timing::default(), Timing::default(), Timing::default(), Timing::default());
     let mut bytes = 0;
     for _ in 0..n {
+        std::thread::sleep(gap);
         let text = total.time(|| {
             let sample = take.time(|| sampler.take());
             let scrape = build.time(|| Arc::new(Scrape::since_boot(sample)));
@@ -84,7 +95,10 @@ fn main() -> ExitCode {
         let text = rxpath::serve::scrape(&mut sampler);
         text.lines().filter(|l| !l.starts_with('#')).count()
     };
-    println!("{host} host, {n} scrapes, {series} series, {bytes} bytes; median per scrape:");
+    let gap_ms = gap.as_millis();
+    println!(
+        "{host} host, {n} scrapes {gap_ms} ms apart, {series} series, {bytes} bytes; median per scrape:"
+    );
     println!("  {:<44} {:>9} {:>9}", "", "wall ms", "CPU ms");
     for (what, t) in [
         ("sample (Sampler::take)", &mut take),
