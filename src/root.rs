@@ -48,8 +48,7 @@ pub struct Root {
 /// open gives the current value, as a fresh open would (seq_file restarts at offset 0), for the cost
 /// of one `pread` instead of open + fstat + read + read + close. A file whose object went away (an
 /// interface or IRQ removed) fails the read; it is then closed and opened again by path, so the
-/// answer is always what a fresh open would give. A live sysfs attribute that refuses with EINVAL
-/// (the carrier of an interface that is down) stays open: a fresh open would refuse the same way.
+/// answer is always what a fresh open would give.
 struct OpenFiles {
     /// By kernel path, hashed with FxHash: thousands of lookups a sample on a big host.
     files: HashMap<String, OpenFile, FxBuild>,
@@ -110,18 +109,9 @@ impl OpenFiles {
             if check {
                 of.unchecked_reads = 0;
             }
-            if !check || still_linked(&of.file) {
-                match pread_all(&of.file, buf, whole) {
-                    Ok(()) => {
-                        of.used = generation;
-                        return Ok(());
-                    }
-                    Err(e) if keeps_refusal(self.regular_files, key, &e) => {
-                        of.used = generation;
-                        return Err(e);
-                    }
-                    Err(_) => {}
-                }
+            if (!check || still_linked(&of.file)) && pread_all(&of.file, buf, whole).is_ok() {
+                of.used = generation;
+                return Ok(());
             }
             // ENODEV (sysfs object removed), EIO (proc entry removed), ESRCH (process gone), or an
             // attribute that now refuses reads: whatever a fresh open says is the answer.
@@ -129,26 +119,13 @@ impl OpenFiles {
         }
         let path = path();
         let file = if self.regular_files { open_noatime(&path)? } else { fs::File::open(&path)? };
-        let read = pread_all(&file, buf, whole);
-        let keep = match &read {
-            Ok(()) => true,
-            Err(e) => keeps_refusal(self.regular_files, key, e),
-        };
-        if keep && self.files.len() < self.limit {
+        pread_all(&file, buf, whole)?;
+        if self.files.len() < self.limit {
             let g = self.generation;
             self.files.insert(key.to_string(), OpenFile { file, used: g, unchecked_reads: 0 });
         }
-        read
+        Ok(())
     }
-}
-
-/// Whether a kept file stays open after its read failed with `e`: a live sysfs attribute that
-/// answers EINVAL (carrier, dormant, speed of an interface that is down) refuses from its `show()`,
-/// as it would after a fresh open, and answers again once the state changes; a removed object
-/// answers ENODEV instead. Closing and opening it every sample would cost two system calls for the
-/// same answer.
-fn keeps_refusal(regular_files: bool, key: &str, e: &io::Error) -> bool {
-    !regular_files && key.starts_with("/sys/") && e.raw_os_error() == Some(libc::EINVAL)
 }
 
 /// Opens a file of a copied tree without updating its access time when it is read: a tree
@@ -621,30 +598,6 @@ mod tests {
         assert_eq!(root.read_link_kept("/proc/1/fd/4", sock).unwrap(), Path::new("/home/secret"));
         let rec = root.take_recording();
         assert_eq!(rec.links.keys().collect::<Vec<_>>(), ["/proc/1/fd/3"]);
-    }
-
-    #[test]
-    fn a_live_sysfs_attribute_that_refuses_with_einval_stays_open() {
-        // carrier of an interface that is down: EINVAL from the attribute, not from the file.
-        let refusing = fs::read_dir("/sys/class/net").unwrap().flatten().find_map(|e| {
-            let p = format!("/sys/class/net/{}/carrier", e.file_name().to_string_lossy());
-            let r = fs::read(&p);
-            r.is_err_and(|e| e.raw_os_error() == Some(libc::EINVAL)).then_some(p)
-        });
-        let Some(path) = refusing else {
-            eprintln!("SKIP: no interface here whose carrier answers EINVAL (none is down)");
-            return;
-        };
-        let root = Root::live().keep_open();
-        for _ in 0..3 {
-            let e = root.read(&path).unwrap_err();
-            assert_eq!(e.raw_os_error(), Some(libc::EINVAL), "{path}");
-            assert_eq!(root.open_files(), 1, "{path} is kept open");
-            root.close_unused(2);
-        }
-        // Anything else that fails is not kept.
-        assert!(root.read("/sys/class/net/no-such-interface/carrier").is_err());
-        assert_eq!(root.open_files(), 1);
     }
 
     #[test]
