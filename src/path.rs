@@ -673,7 +673,9 @@ mod tests {
     fn a_driver_alias_of_rx_missed_errors_is_added_once() {
         let mut s = Scene::quiet();
         s.iface("eth0", "rx_missed_errors", 9).ethtool("eth0", "rx_out_of_buffer", 9);
-        if let crate::avail::Avail::Value(d) = &mut s.iface_mut("eth0").ethtool.driver {
+        if let crate::avail::Avail::Value(d) =
+            std::sync::Arc::make_mut(&mut s.iface_mut("eth0").ethtool.driver)
+        {
             d.driver = "mlx5_core".into();
         }
         let p = s.report().path;

@@ -141,7 +141,7 @@ fn virtio_eth0_matches_the_capture() {
     assert!(features.iter().any(|f| f.name == "rx-checksum"));
     assert!(info.coalesce.is_available());
     // virtio_net without the RSS feature has no indirection table; with it, indices < queues.
-    match &info.rss_indir {
+    match &*info.rss_indir {
         Avail::Value(t) => assert!(t.iter().all(|&q| q < ch.combined_count)),
         Avail::Unavailable(u) => assert_eq!(u.why, why::NOT_SUPPORTED),
     }
@@ -220,12 +220,12 @@ fn veth_in_a_namespace_reads_and_sets_channels() {
         let after = ethtool::read("v0");
         let too_many = ethtool::set_channels("v0", &Channels { rx_count: 8, ..want });
         let no_tx = ethtool::set_channels("v0", &Channels { tx_count: 0, ..want });
-        let after_refusals = ethtool::read("v0").channels;
+        let after_refusals = std::sync::Arc::unwrap_or_clone(ethtool::read("v0").channels);
         let ring = ethtool::set_ring("v0", &Ring { rx_pending: 128, ..Default::default() });
         let gone = ethtool::set_channels("v9", &want);
         drop_net_admin_in_this_thread();
         let unprivileged = ethtool::set_channels("v0", &Channels { rx_count: 1, ..want });
-        let unprivileged_read = ethtool::read("v0").channels;
+        let unprivileged_read = std::sync::Arc::unwrap_or_clone(ethtool::read("v0").channels);
         Seen {
             before,
             set,

@@ -43,8 +43,8 @@ fn sample_reads_a_known_scene_exactly() {
 
     // Known settings: 2 rx / 2 tx channels through rxpath's own ethtool layer, RPS on rx-0.
     b.enter(|| {
-        let mut ch =
-            rxpath::source::ethtool::read("rxb0").channels.into_value().expect("veth channels");
+        let info = rxpath::source::ethtool::read("rxb0");
+        let mut ch = info.channels.value().cloned().expect("veth channels");
         ch.rx_count = 2;
         ch.tx_count = 2;
         rxpath::source::ethtool::set_channels("rxb0", &ch).expect("set veth channels");

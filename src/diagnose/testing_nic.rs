@@ -10,6 +10,7 @@ use crate::source::ethtool::{Channels, Coalesce, Ring};
 use crate::source::irq::{QueueKind, QueueRef};
 use crate::source::netlink::netdev::{QStats, QueueType};
 use crate::source::queues::RxQueue;
+use std::sync::Arc;
 
 /// The first IRQ number `nic_queues` gives out (the capture uses 24–43).
 pub const FIRST_IRQ: u32 = 60;
@@ -47,7 +48,7 @@ impl Scene {
                 }
             }
             let i = iface_in(s, name);
-            let Avail::Value(irqs) = std::sync::Arc::make_mut(&mut i.irqs) else {
+            let Avail::Value(irqs) = Arc::make_mut(&mut i.irqs) else {
                 panic!("{name} has no IRQs")
             };
             let template = irqs[0].clone();
@@ -69,15 +70,15 @@ impl Scene {
                 });
                 irqs.push(irq);
             }
-            if let Avail::Value(queues) = std::sync::Arc::make_mut(&mut i.queues) {
+            if let Avail::Value(queues) = Arc::make_mut(&mut i.queues) {
                 let template = queues.rx[0].clone();
                 queues.rx = (0..n).map(|index| RxQueue { index, ..template.clone() }).collect();
             }
-            i.ethtool.channels = Avail::Value(Channels {
+            i.ethtool.channels = Arc::new(Avail::Value(Channels {
                 max_combined: n,
                 combined_count: n,
                 ..Channels::default()
-            });
+            }));
         }
         self
     }
@@ -126,7 +127,7 @@ impl Scene {
         for s in [&mut self.earlier, &mut self.later] {
             let i = iface_in(s, name);
             let base = i.ethtool.ring.value().copied().unwrap_or_default();
-            i.ethtool.ring = Avail::Value(Ring { rx_pending, rx_max_pending, ..base });
+            i.ethtool.ring = Arc::new(Avail::Value(Ring { rx_pending, rx_max_pending, ..base }));
         }
         self
     }
@@ -134,11 +135,11 @@ impl Scene {
     /// Sets the combined channels of `name` (both samples).
     pub fn channels(&mut self, name: &str, combined: u32, max_combined: u32) -> &mut Self {
         for s in [&mut self.earlier, &mut self.later] {
-            iface_in(s, name).ethtool.channels = Avail::Value(Channels {
+            iface_in(s, name).ethtool.channels = Arc::new(Avail::Value(Channels {
                 combined_count: combined,
                 max_combined,
                 ..Channels::default()
-            });
+            }));
         }
         self
     }
@@ -149,7 +150,7 @@ impl Scene {
             let i = iface_in(s, name);
             let mut c = i.ethtool.coalesce.value().copied().unwrap_or_default();
             f(&mut c);
-            i.ethtool.coalesce = Avail::Value(c);
+            i.ethtool.coalesce = Arc::new(Avail::Value(c));
         }
         self
     }
@@ -157,7 +158,7 @@ impl Scene {
     /// Turns an ethtool feature (`rx-gro`) on or off (both samples).
     pub fn feature(&mut self, name: &str, feature: &str, active: bool) -> &mut Self {
         for s in [&mut self.earlier, &mut self.later] {
-            let Avail::Value(fs) = &mut iface_in(s, name).ethtool.features else {
+            let Avail::Value(fs) = Arc::make_mut(&mut iface_in(s, name).ethtool.features) else {
                 panic!("{name} has no features")
             };
             let f = fs.iter_mut().find(|f| f.name == feature).expect("feature in the capture");
@@ -170,7 +171,7 @@ impl Scene {
     /// Sets the RSS indirection table of `name` (both samples).
     pub fn rss_indir(&mut self, name: &str, table: Vec<u32>) -> &mut Self {
         for s in [&mut self.earlier, &mut self.later] {
-            iface_in(s, name).ethtool.rss_indir = Avail::Value(table.clone());
+            iface_in(s, name).ethtool.rss_indir = Arc::new(Avail::Value(table.clone()));
         }
         self
     }
@@ -240,7 +241,7 @@ fn iface_in<'a>(s: &'a mut Sample, name: &str) -> &'a mut Interface {
 fn nic_irq_in(s: &mut Sample, irq: u32) -> &mut crate::source::irq::NicIrq {
     let Avail::Value(ifs) = &mut s.interfaces else { panic!("no interfaces") };
     ifs.iter_mut()
-        .filter_map(|i| match std::sync::Arc::make_mut(&mut i.irqs) {
+        .filter_map(|i| match Arc::make_mut(&mut i.irqs) {
             Avail::Value(v) => Some(v),
             Avail::Unavailable(_) => None,
         })

@@ -39,6 +39,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::io;
+use std::sync::Arc;
 
 /// How often a read whose size changed under it (stats, strings, RSS table) is attempted.
 pub const MAX_TRIES: usize = 3;
@@ -65,36 +66,38 @@ pub fn cmd_error(ifname: &str, cmd: &str, err: &io::Error) -> Unavailable {
     Unavailable::new(format!("{ifname}: {cmd}"), reason(err))
 }
 
-/// Everything ethtool tells about one interface, each part read (or missing) on its own.
+/// Everything ethtool tells about one interface, each part read (or missing) on its own. The
+/// parts other than `stats` are settings: shared (`Arc`) between a `Sampler`'s samples until it
+/// reads them again, so a sample does not copy ~60 feature names per interface.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EthtoolInfo {
-    pub driver: Avail<DrvInfo>,
+    pub driver: Arc<Avail<DrvInfo>>,
     /// `ethtool -S`: names exactly as the driver gives them, in its order (duplicates renamed
     /// `name#2`, ... as described in `unique_names`).
     pub stats: Avail<IndexMap<String, u64>>,
-    pub ring: Avail<Ring>,
-    pub channels: Avail<Channels>,
-    pub coalesce: Avail<Coalesce>,
-    pub features: Avail<Vec<Feature>>,
+    pub ring: Arc<Avail<Ring>>,
+    pub channels: Arc<Avail<Channels>>,
+    pub coalesce: Arc<Avail<Coalesce>>,
+    pub features: Arc<Avail<Vec<Feature>>>,
     /// RX ring index per RSS hash bucket.
-    pub rss_indir: Avail<Vec<u32>>,
-    pub ts_info: Avail<TsInfo>,
-    pub priv_flags: Avail<IndexMap<String, bool>>,
+    pub rss_indir: Arc<Avail<Vec<u32>>>,
+    pub ts_info: Arc<Avail<TsInfo>>,
+    pub priv_flags: Arc<Avail<IndexMap<String, bool>>>,
 }
 
 impl EthtoolInfo {
     /// Every part missing for the same reason (bad interface name, no socket).
     pub fn all_missing(u: Unavailable) -> EthtoolInfo {
         EthtoolInfo {
-            driver: Avail::Unavailable(u.clone()),
+            driver: Arc::new(Avail::Unavailable(u.clone())),
             stats: Avail::Unavailable(u.clone()),
-            ring: Avail::Unavailable(u.clone()),
-            channels: Avail::Unavailable(u.clone()),
-            coalesce: Avail::Unavailable(u.clone()),
-            features: Avail::Unavailable(u.clone()),
-            rss_indir: Avail::Unavailable(u.clone()),
-            ts_info: Avail::Unavailable(u.clone()),
-            priv_flags: Avail::Unavailable(u),
+            ring: Arc::new(Avail::Unavailable(u.clone())),
+            channels: Arc::new(Avail::Unavailable(u.clone())),
+            coalesce: Arc::new(Avail::Unavailable(u.clone())),
+            features: Arc::new(Avail::Unavailable(u.clone())),
+            rss_indir: Arc::new(Avail::Unavailable(u.clone())),
+            ts_info: Arc::new(Avail::Unavailable(u.clone())),
+            priv_flags: Arc::new(Avail::Unavailable(u)),
         }
     }
 }
@@ -117,15 +120,15 @@ pub fn read_with(sock: &EthtoolSocket, ifname: &str) -> EthtoolInfo {
         Err(msg) => return EthtoolInfo::all_missing(Unavailable::new(ifname, msg)),
     };
     EthtoolInfo {
-        driver: drvinfo(sock, &name, ifname).into(),
+        driver: Arc::new(drvinfo(sock, &name, ifname).into()),
         stats: stats(sock, &name, ifname).into(),
-        ring: ring(sock, &name, ifname).into(),
-        channels: channels(sock, &name, ifname).into(),
-        coalesce: coalesce(sock, &name, ifname).into(),
-        features: features(sock, &name, ifname).into(),
-        rss_indir: rss_indir(sock, &name, ifname).into(),
-        ts_info: ts_info(sock, &name, ifname).into(),
-        priv_flags: priv_flags(sock, &name, ifname).into(),
+        ring: Arc::new(ring(sock, &name, ifname).into()),
+        channels: Arc::new(channels(sock, &name, ifname).into()),
+        coalesce: Arc::new(coalesce(sock, &name, ifname).into()),
+        features: Arc::new(features(sock, &name, ifname).into()),
+        rss_indir: Arc::new(rss_indir(sock, &name, ifname).into()),
+        ts_info: Arc::new(ts_info(sock, &name, ifname).into()),
+        priv_flags: Arc::new(priv_flags(sock, &name, ifname).into()),
     }
 }
 
