@@ -85,6 +85,11 @@ struct OpenFile {
 }
 
 impl OpenFiles {
+    fn forget_under(&mut self, kernel_dir: &str) {
+        let under = format!("{}/", kernel_dir.trim_end_matches('/'));
+        self.files.retain(|k, _| !k.starts_with(&under));
+    }
+
     /// Reads `path` into `buf` through the open file for `key`, opening it when needed.
     /// `path` is only asked for when the file is opened: a kept file is read by its key alone.
     fn load(&mut self, key: &str, path: impl Fn() -> PathBuf, buf: &mut Vec<u8>) -> io::Result<()> {
@@ -440,6 +445,37 @@ impl Root {
         r
     }
 
+    /// Closes the files kept open under `kernel_dir`, so the next read of each opens it by path
+    /// again: another device now has the name the directory is reached by (a `Sampler` that sees
+    /// another ifindex behind an interface's name; kept files follow the device they were opened
+    /// on, through renames).
+    pub fn forget_under(&self, kernel_dir: &str) {
+        if let Some(m) = &self.open {
+            m.lock().unwrap_or_else(|e| e.into_inner()).forget_under(kernel_dir);
+        }
+    }
+
+    /// The names of the symlinks in a directory of the running kernel, sorted, from the listing
+    /// alone (each entry's type), without a readlink each; `None` unless the root is the running
+    /// kernel and not recording (a capture records the links themselves, which `read_dir` and
+    /// `read_link` do).
+    pub fn read_dir_symlinks(&self, kernel_path: &str) -> Option<io::Result<Vec<String>>> {
+        if !self.live || self.recorder.is_some() {
+            return None;
+        }
+        Some(fs::read_dir(self.path(kernel_path)).and_then(|rd| {
+            let mut names = Vec::new();
+            for entry in rd {
+                let entry = entry?;
+                if entry.file_type()?.is_symlink() {
+                    names.push(entry.file_name().to_string_lossy().into_owned());
+                }
+            }
+            names.sort();
+            Ok(names)
+        }))
+    }
+
     /// Reads a symlink's target as the kernel wrote it (sysfs links are relative).
     pub fn read_link(&self, kernel_path: &str) -> io::Result<PathBuf> {
         if let Some(e) = self.replayed_error(kernel_path) {
@@ -449,8 +485,7 @@ impl Root {
         if let (Some(m), Ok(target)) = (&self.open, &r) {
             let mut o = m.lock().unwrap_or_else(|e| e.into_inner());
             if o.links.get(kernel_path).is_some_and(|(t, _)| t != target) {
-                let under = format!("{}/", kernel_path.trim_end_matches('/'));
-                o.files.retain(|k, _| !k.starts_with(&under));
+                o.forget_under(kernel_path);
             }
             let generation = o.generation;
             o.links.insert(kernel_path.to_string(), (target.clone(), generation));

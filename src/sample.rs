@@ -147,7 +147,9 @@ impl Sample {
 ///   (`queue-get`, `napi-get`), which are also read again whenever an interface's settings are,
 ///   as its IRQs are mapped to queues through them (its queue statistics, `qstats-get`, are
 ///   counters). Counters are read every sample, and so is what a setting's age could make
-///   wrong: the interface list, each ifindex (a re-created interface is read anew at once) and
+///   wrong: the interface list, each ifindex (a re-created or renamed interface is read anew at
+///   once; live, the ifindex the rtnetlink dump gives for the name, as kept files follow their
+///   device through renames) and
 ///   the link state (flags, operstate, carrier). Each part starts at a different age, so the
 ///   re-reads are spread over the samples rather than all falling on one.
 /// - **Only the NIC IRQs' per-CPU counts** are read, from `/sys/kernel/irq/N/per_cpu_count`
@@ -405,6 +407,10 @@ fn udp_errors(snmp: &Avail<snmp::Snmp>, snmp6: &Avail<snmp::Counters>) -> Option
 /// is due (`Sampler`).
 fn read(root: &Root, kept: &mut Kept) -> (Sample, KernelRecord) {
     let sampler = kept.clock.is_some();
+    // A live sampler asks netlink on its kept sockets, and ethtool and sock_diag itself, as far
+    // as they are due; the link dump comes first, as it tells which device has each name now.
+    let live_sampler = sampler && root.is_live() && !root.is_recording();
+    let links = live_sampler.then(|| kept.links());
     let (names, dirs) = match iface::list_dirs(root) {
         Avail::Value(l) => {
             let (names, dirs): (Vec<_>, Vec<_>) = l.into_iter().unzip();
@@ -420,16 +426,25 @@ fn read(root: &Root, kept: &mut Kept) -> (Sample, KernelRecord) {
         .zip(dirs)
         .map(|(name, dir)| {
             let (c, k) = (kept.clock.as_ref()?, kept.interfaces.get(name)?);
-            let same =
-                !c.is_due(&k.due) && k.value.sysfs.ifindex == iface::read_ifindex(root, &dir);
-            same.then_some(dir)
+            // The device behind the name, by its ifindex: from the link dump when it has the name
+            // (in the sampler's own network namespace sysfs and rtnetlink agree), else from sysfs.
+            let linked = links.as_ref().and_then(|l| l.value()?.iter().find(|l| l.ifname == *name));
+            let ifindex = match linked {
+                Some(l) => Avail::Value(l.ifindex),
+                None => iface::read_ifindex(root, &dir),
+            };
+            if ifindex != k.value.sysfs.ifindex {
+                // Another device has the name (a rename, a re-created device): files kept open
+                // under it follow the old device.
+                root.forget_under(&dir);
+                return None;
+            }
+            (!c.is_due(&k.due)).then_some(dir)
         })
         .collect();
-    // A live sampler asks netlink on its kept sockets, and ethtool and sock_diag itself, as far
-    // as they are due.
-    let mut record = if sampler && root.is_live() && !root.is_recording() {
+    let mut record = if let Some(links) = links {
         let map_irqs = kept_dirs.iter().any(Option::is_none);
-        KernelRecord::live(kept.links(), kept.netdev_genl(map_irqs))
+        KernelRecord::live(links, kept.netdev_genl(map_irqs))
     } else if sampler && !root.is_live() {
         // A capture's record does not change: loaded (and its JSON parsed) once per sampler.
         kept.record.get_or_insert_with(|| KernelRecord::obtain(root, name_list)).clone()

@@ -159,3 +159,38 @@ fn report_text_works_in_a_namespace_with_only_loopback() {
     );
     assert!(v["sysctls"]["net.ipv4.udp_rmem_min"].is_u64(), "{}", v["sysctls"]);
 }
+
+/// A live Sampler keeps interface files open; when another device takes a name (two veths swap
+/// names), the next sample must describe the device that has the name now, not the one its kept
+/// files were opened on (a virtual device's sysfs link looks the same for both).
+#[test]
+fn a_live_sampler_follows_a_name_to_the_device_that_has_it_now() {
+    if !require_root("a_live_sampler_follows_a_name_to_the_device_that_has_it_now") {
+        return;
+    }
+    let ns = Netns::new("swap");
+    ns.exec(&[
+        "ip", "link", "add", "rxa", "mtu", "1400", "type", "veth", "peer", "rxb", "mtu", "1300",
+    ]);
+    let ip = |args: &[&str]| {
+        // Spawned from the namespace's thread: the child shares its namespaces.
+        let out = std::process::Command::new("ip").args(args).output().expect("ip");
+        assert!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let (before, after) = ns.enter_with_sysfs(move || {
+        let mut sampler = rxpath::Sampler::new(rxpath::Root::live());
+        let before = sampler.take();
+        ip(&["link", "set", "rxa", "name", "rxt"]);
+        ip(&["link", "set", "rxb", "name", "rxa"]);
+        ip(&["link", "set", "rxt", "name", "rxb"]);
+        (before, sampler.take())
+    });
+    let of = |s: &rxpath::Sample, name: &str| {
+        let i = s.interface(name).unwrap_or_else(|| panic!("{name} in the sample"));
+        (*i.sysfs.ifindex.value().expect("ifindex"), *i.sysfs.mtu.value().expect("mtu"))
+    };
+    let ((a, a_mtu), (b, b_mtu)) = (of(&before, "rxa"), of(&before, "rxb"));
+    assert_eq!((a_mtu, b_mtu), (1400, 1300), "the scene as built");
+    assert_eq!(of(&after, "rxa"), (b, 1300), "rxa is now the device that was rxb");
+    assert_eq!(of(&after, "rxb"), (a, 1400), "rxb is now the device that was rxa");
+}

@@ -86,12 +86,29 @@ impl Netns {
     /// Runs `f` on a thread that has entered the namespace: sockets, ioctls and netlink it opens
     /// belong to the namespace.
     pub fn enter<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
+        self.enter_then(false, f)
+    }
+
+    /// As `enter`, with /sys mounted again for the namespace in a mount namespace of the thread's
+    /// own (as `ip netns exec` does), so /sys/class/net lists the namespace's interfaces too.
+    pub fn enter_with_sysfs<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
+        self.enter_then(true, f)
+    }
+
+    fn enter_then<T: Send + 'static>(
+        &self,
+        sysfs: bool,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> T {
         let path = format!("/run/netns/{}", self.name);
         std::thread::spawn(move || {
             let file = File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
             // SAFETY: setns on a valid namespace fd affects only this thread.
             let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
             assert_eq!(rc, 0, "setns {path}: {}", std::io::Error::last_os_error());
+            if sysfs {
+                remount_sysfs();
+            }
             f()
         })
         .join()
@@ -103,6 +120,39 @@ impl Drop for Netns {
     fn drop(&mut self) {
         // Deleting the namespace deletes the veth ends inside it too.
         let _ = Command::new("ip").args(["netns", "del", &self.name]).output();
+    }
+}
+
+/// Gives the calling thread a mount namespace of its own, where /sys is a sysfs mounted from the
+/// thread's network namespace; the host's mounts are not touched (the new namespace is a slave).
+fn remount_sysfs() {
+    let check = |rc: libc::c_int, what: &str| {
+        assert_eq!(rc, 0, "{what}: {}", std::io::Error::last_os_error());
+    };
+    // SAFETY: plain syscalls on constant C strings; they affect only this thread's mount namespace.
+    unsafe {
+        check(libc::unshare(libc::CLONE_NEWNS), "unshare(CLONE_NEWNS)");
+        check(
+            libc::mount(
+                c"none".as_ptr(),
+                c"/".as_ptr(),
+                std::ptr::null(),
+                libc::MS_REC | libc::MS_SLAVE,
+                std::ptr::null(),
+            ),
+            "make / a slave mount",
+        );
+        check(libc::umount2(c"/sys".as_ptr(), libc::MNT_DETACH), "umount /sys");
+        check(
+            libc::mount(
+                c"sysfs".as_ptr(),
+                c"/sys".as_ptr(),
+                c"sysfs".as_ptr(),
+                0,
+                std::ptr::null(),
+            ),
+            "mount sysfs on /sys",
+        );
     }
 }
 
