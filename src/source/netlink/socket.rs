@@ -578,12 +578,14 @@ impl NlSocket {
     /// Receives one datagram into `self.buf`, growing it first if the datagram is larger.
     fn recv(&mut self) -> io::Result<usize> {
         loop {
-            // SAFETY: buf is writable for its length; MSG_PEEK|MSG_TRUNC returns the real size.
+            // The size alone: MSG_PEEK|MSG_TRUNC into no room returns the datagram's real length
+            // without copying any of it (a sock_diag dump of many sockets is megabytes).
+            // SAFETY: a zero-length read writes nothing through the pointer.
             let peek = unsafe {
                 libc::recv(
                     self.fd,
                     self.buf.as_mut_ptr().cast(),
-                    self.buf.len(),
+                    0,
                     libc::MSG_PEEK | libc::MSG_TRUNC,
                 )
             };
