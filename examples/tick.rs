@@ -1,8 +1,10 @@
 //! What one `watch` refresh costs on a synthetic host: `cargo run --release --example tick --
-//! [big|small] [N]` (default big, 30 refreshes).
+//! [big|small] [N] [moving|static]` (default big, 30 refreshes, moving).
 //!
-//! The host is written at tick 0, then rewritten in place one tick later before each refresh, so
-//! every counter moves as on a busy host and the sampler re-reads files it keeps open. Each refresh
+//! Moving: the host is written at tick 0, then rewritten in place one tick later before each
+//! refresh, so every counter moves as on a busy host (every NIC IRQ fires, sockets drop) and the
+//! sampler re-reads files it keeps open, from caches the rewrite has cooled. Static: the tree as
+//! the generator wrote it, read again each refresh (`rxpath watch --root` on it). Each refresh
 //! is what `watch` does every interval: a sample (`Sampler::take`), the report over the interval
 //! (`Report::over`: rates, drop path, findings, tables) and one frame drawn (160×50, ratatui's
 //! test backend). Only those are timed, in this thread's CPU time; writing the tree is not.
@@ -56,6 +58,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let moving = match args.get(2).map(String::as_str) {
+        None | Some("moving") => true,
+        Some("static") => false,
+        Some(other) => {
+            eprintln!("tick: unknown mode {other:?}: give moving or static");
+            return ExitCode::from(2);
+        }
+    };
     let dir = tempfile::tempdir().expect("a temporary directory");
     synth::write(dir.path(), &spec, 0).expect("write tick 0");
     let mut sampler = Sampler::new(Root::at(dir.path()));
@@ -64,7 +74,9 @@ fn main() -> ExitCode {
     let mut terminal = Terminal::new(TestBackend::new(160, 50)).expect("a test terminal");
     let (mut sample, mut report, mut draw) = (Vec::new(), Vec::new(), Vec::new());
     for tick in 1..=n {
-        synth::write(dir.path(), &spec, tick).expect("rewrite the host");
+        if moving {
+            synth::write(dir.path(), &spec, tick).expect("rewrite the host");
+        }
         let later = timed(&mut sample, || sampler.take());
         let r = timed(&mut report, || Report::over(&earlier, later, Some(sampler.root())));
         earlier = Arc::clone(&r.sample);
@@ -79,7 +91,8 @@ fn main() -> ExitCode {
         ("report (rates, path, findings)", &mut report),
         ("draw (one 160x50 frame)", &mut draw),
     ];
-    println!("{preset} host, {n} refreshes, CPU time per refresh:");
+    let mode = if moving { "every counter moving" } else { "static tree" };
+    println!("{preset} host, {mode}, {n} refreshes, CPU time per refresh:");
     println!("  {:<32} {:>9} {:>9} {:>9}", "", "median ms", "mean ms", "max ms");
     let (mut median_total, mut mean_total) = (0.0, 0.0);
     for (what, v) in parts {
