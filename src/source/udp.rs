@@ -321,7 +321,12 @@ impl ParsedText {
         if self.parsed_as != Some((family, endian)) {
             self.forget();
         }
-        match self.walk(family, endian) {
+        let walked = match self.walk_in_place(family, endian) {
+            Ok(true) => Ok(()),
+            Ok(false) => self.walk(family, endian),
+            Err(e) => Err(e),
+        };
+        match walked {
             Ok(()) => {
                 self.parsed_as = Some((family, endian));
                 std::mem::swap(&mut self.text, &mut self.next);
@@ -340,6 +345,46 @@ impl ParsedText {
         self.text.clear();
         self.lines.clear();
         self.sockets.clear();
+    }
+
+    /// The usual re-read of a big table: every line where it was, ended the same way (IPv4 rows
+    /// are padded to a fixed width, so queues and drops move within them). Then only the lines
+    /// that differ are parsed, and their sockets replaced where they stand: nothing else of
+    /// `lines` or `sockets` is rebuilt. Returns false, having changed nothing, when the layout is
+    /// not the same (`walk` then follows the text). Errors are those of a full parse: the lines
+    /// before a changed one are the same as in the last text, which parsed.
+    fn walk_in_place(&mut self, family: Family, endian: Endian) -> Result<bool, ParseError> {
+        let (old, new) = (self.text.as_slice(), self.next.as_slice());
+        if old.len() != new.len() || self.lines.is_empty() {
+            return Ok(false);
+        }
+        let mut changed = Vec::new();
+        for (i, l) in self.lines.iter().enumerate() {
+            // The line with what ends it (`\n`, `\r\n`, nothing at the end of the text).
+            let ends = self.lines.get(i + 1).map_or(new.len(), |next| next.start);
+            if new[l.start..ends] == old[l.start..ends] {
+                continue;
+            }
+            let line = &new[l.start..l.end];
+            // `str::lines` must cut the new text where it cut the old one.
+            if new[l.end..ends] != old[l.end..ends]
+                || line.contains(&b'\n')
+                || line.last() == Some(&b'\r')
+            {
+                return Ok(false);
+            }
+            let socket = parse_line(&String::from_utf8_lossy(line), i + 1, family, endian)?;
+            if socket.is_some() != l.socket.is_some() {
+                return Ok(false);
+            }
+            changed.push((l.socket, socket));
+        }
+        for (at, socket) in changed {
+            if let (Some(at), Some(socket)) = (at, socket) {
+                self.sockets[at] = socket;
+            }
+        }
+        Ok(true)
     }
 
     /// Walks `next` in step with `text`: `lines` and `sockets` become those of `next`.
@@ -1048,7 +1093,49 @@ mod tests {
         }
     }
 
+    /// Pads each line to the width `udp4_seq_show` pads its rows to (`seq_pad`); longer ones stay.
+    fn pad(lines: &mut [String]) {
+        for l in lines {
+            *l = format!("{l:<127}");
+        }
+    }
+
     proptest! {
+        /// A padded table whose rows change in place (the layout `walk_in_place` takes): reparsing
+        /// gives what a full parse gives, as rows change, become other lines or fail to parse.
+        #[test]
+        fn reparse_in_place_is_a_full_parse(
+            big: bool,
+            rows in prop::collection::vec(any_row(), 1..40),
+            reads in prop::collection::vec(prop::collection::vec(any_edit(), 0..4), 1..6),
+        ) {
+            let (family, endian) = (Family::Inet, if big { Endian::Big } else { Endian::Little });
+            let mut lines: Vec<String> = rows.iter().map(|r| render(r, family)).collect();
+            lines.insert(0, HDR.trim_end().to_string());
+            pad(&mut lines);
+            let mut p = ParsedText::default();
+            let text = lines.join("\n") + "\n";
+            prop_assert_eq!(
+                p.reparse(text.as_bytes(), family, endian),
+                parse_with_endianness(&text, family, endian)
+            );
+            for edits in reads {
+                // Only edits that keep the lines where they are.
+                let kept: Vec<Edit> = edits
+                    .into_iter()
+                    .filter(|e| !matches!(e, Edit::Insert(..) | Edit::Remove(_) | Edit::Swap(..)))
+                    .collect();
+                edit(&mut lines, &kept, family);
+                pad(&mut lines);
+                let text = lines.join("\n") + "\n";
+                prop_assert_eq!(
+                    p.reparse(text.as_bytes(), family, endian),
+                    parse_with_endianness(&text, family, endian),
+                    "text {:?}", text
+                );
+            }
+        }
+
         /// Read after read of an edited table, reparsing gives what a full parse gives: the same
         /// sockets, or the same error (line and message).
         #[test]
