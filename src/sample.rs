@@ -9,8 +9,8 @@ use crate::avail::Avail;
 use crate::capture::KernelRecord;
 use crate::root::Root;
 use crate::source::{
-    cpus, environment, ethtool, iface, interrupts, irq, netdev, netlink, packet, queues, snmp,
-    softirqs, softnet, stat, sysctl, udp,
+    Names, cpus, environment, ethtool, iface, interrupts, irq, netdev, netlink, packet, queues,
+    snmp, softirqs, softnet, stat, sysctl, udp,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -244,6 +244,15 @@ struct Kept {
     netdev_settings: Option<Aged<NetdevSettings>>,
     /// The record of a capture (not live), loaded on the first sample.
     record: Option<KernelRecord>,
+    /// The counter names of the last read of each counter file, shared by the next.
+    names: KeptNames,
+}
+
+#[derive(Default)]
+struct KeptNames {
+    snmp: Names,
+    netstat: Names,
+    snmp6: Names,
 }
 
 struct Clock {
@@ -437,8 +446,8 @@ fn read(root: &Root, kept: &mut Kept) -> (Sample, KernelRecord) {
         KernelRecord::obtain(root, name_list)
     };
     let mut proc_dev = netdev::read(root);
-    let snmp = snmp::read_snmp(root);
-    let snmp6 = snmp::read_snmp6(root);
+    let snmp = snmp::read_snmp(root, &mut kept.names.snmp);
+    let snmp6 = snmp::read_snmp6(root, &mut kept.names.snmp6);
     let cpus = Kept::part(&mut kept.clock, &mut kept.cpus, || cpus::read(root));
 
     // Each interface's settings, fresh or kept; the fresh ones get their IRQs mapped to queues
@@ -574,7 +583,7 @@ fn read(root: &Root, kept: &mut Kept) -> (Sample, KernelRecord) {
         netdev_genl: record.netdev_genl.clone(),
         sysctls: Kept::part(&mut kept.clock, &mut kept.sysctls, || sysctl::read(root)),
         snmp,
-        netstat: snmp::read_netstat(root),
+        netstat: snmp::read_netstat(root, &mut kept.names.netstat),
         snmp6,
         udp,
         packet: packet::read(root),
