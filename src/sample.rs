@@ -9,8 +9,8 @@ use crate::avail::Avail;
 use crate::capture::KernelRecord;
 use crate::root::Root;
 use crate::source::{
-    Names, cpus, environment, ethtool, iface, interrupts, irq, netdev, netlink, packet, queues,
-    snmp, softirqs, softnet, stat, sysctl, udp,
+    Name, Names, cpus, environment, ethtool, iface, interrupts, irq, netdev, netlink, packet,
+    queues, snmp, softirqs, softnet, stat, sysctl, udp,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -77,7 +77,7 @@ pub struct Interface {
     pub name: String,
     pub sysfs: iface::SysfsIface,
     /// The /proc/net/dev row (per network namespace).
-    pub proc_net_dev: Avail<indexmap::IndexMap<String, u64>>,
+    pub proc_net_dev: Avail<indexmap::IndexMap<Name, u64>>,
     /// rtnetlink IFLA_STATS64: the only source of `rx_otherhost_dropped`.
     pub stats64: Avail<indexmap::IndexMap<String, u64>>,
     /// Shared with the sampler that keeps it between re-reads (settings).
@@ -250,6 +250,7 @@ struct Kept {
 
 #[derive(Default)]
 struct KeptNames {
+    netdev: Names,
     snmp: Names,
     netstat: Names,
     snmp6: Names,
@@ -445,7 +446,7 @@ fn read(root: &Root, kept: &mut Kept) -> (Sample, KernelRecord) {
     } else {
         KernelRecord::obtain(root, name_list)
     };
-    let mut proc_dev = netdev::read(root);
+    let mut proc_dev = netdev::read(root, &mut kept.names.netdev);
     let snmp = snmp::read_snmp(root, &mut kept.names.snmp);
     let snmp6 = snmp::read_snmp6(root, &mut kept.names.snmp6);
     let cpus = Kept::part(&mut kept.clock, &mut kept.cpus, || cpus::read(root));

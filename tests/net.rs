@@ -145,9 +145,9 @@ fn net_dev_no_trailing_newline() {
 
 #[test]
 fn net_dev_read_through_root() {
-    let d = netdev::read(&root("linux-6.18-virtio"));
+    let d = netdev::read(&root("linux-6.18-virtio"), &mut Names::default());
     assert_eq!(d.value().unwrap().get("eth0").unwrap().get("rx_packets"), Some(7837));
-    let missing = netdev::read(&root("node_exporter"));
+    let missing = netdev::read(&root("node_exporter"), &mut Names::default());
     assert_eq!(missing.unavailable().unwrap().what, "/proc/net/dev");
 }
 

@@ -142,7 +142,7 @@ fn a_tree_replaced_whole_is_read_anew_at_the_next_sample() {
 
 const ETH0: &str = "sys/devices/pci0000:00/0000:00:05.0/virtio0/net/eth0";
 
-/// Every counter name of /proc/net/snmp, netstat and snmp6 in a sample, in order.
+/// Every counter name of /proc/net/snmp, netstat, snmp6 and dev in a sample, in order.
 fn counter_names(s: &Sample) -> Vec<Name> {
     let mut names = Vec::new();
     for snmp in [&s.snmp, &s.netstat] {
@@ -152,6 +152,9 @@ fn counter_names(s: &Sample) -> Vec<Name> {
         }
     }
     names.extend(s.snmp6.value().unwrap().keys().cloned());
+    for i in s.interfaces.value().unwrap() {
+        names.extend(i.proc_net_dev.value().unwrap().keys().cloned());
+    }
     names
 }
 
@@ -189,6 +192,9 @@ fn counter_names_are_made_once_and_follow_a_changed_header() {
     let d = Delta::between(&first, &second);
     let udp = second.snmp.value().unwrap().section("Udp").unwrap();
     assert!(all_shared(&keys(udp), &keys(&d.snmp.value().unwrap()["Udp"])));
+    let dev = |s: &Sample| s.interface("lo").unwrap().proc_net_dev.value().unwrap().clone();
+    let lo_rates = d.interfaces.value().unwrap().iter().find(|i| i.name == "lo").unwrap();
+    assert!(all_shared(&keys(&dev(&second)), &keys(lo_rates.proc_net_dev.value().unwrap())));
 
     // A kernel that prints a new counter mid-header (in place, as the kernel's files change).
     let net = dir.path().join("proc/net");
@@ -197,6 +203,10 @@ fn counter_names_are_made_once_and_follow_a_changed_header() {
     let snmp =
         insert_after(&snmp, |l| l.starts_with("Udp: ") && !l.contains("Fresh"), "Udp: ", "4242 ");
     fs::write(net.join("snmp"), snmp).unwrap();
+    let text = fs::read_to_string(net.join("dev")).unwrap();
+    let text = insert_after(&text, |l| l.starts_with(" face"), "|", "fresh ");
+    let text = insert_after(&text, |l| l.contains(':'), ":", " 77");
+    fs::write(net.join("dev"), text).unwrap();
     let snmp6 = fs::read_to_string(net.join("snmp6")).unwrap();
     fs::write(net.join("snmp6"), format!("Fresh6 9\n{snmp6}")).unwrap();
     let third = sampler.take();
@@ -207,6 +217,9 @@ fn counter_names_are_made_once_and_follow_a_changed_header() {
         udp.get("InDatagrams"),
         second.snmp.value().unwrap().section("Udp").unwrap().get("InDatagrams")
     );
+    let lo = dev(&third);
+    assert_eq!(lo.get_index(0).map(|(k, v)| (k.as_str(), *v)), Some(("rx_fresh", 77)));
+    assert_eq!(lo.get("rx_bytes"), dev(&second).get("rx_bytes"));
     assert_eq!(third.snmp6.value().unwrap()["Fresh6"], 9);
     // Names before the change are still shared; the new header's names are from then on.
     let ip = |s: &Sample| keys(s.snmp.value().unwrap().section("Ip").unwrap());
