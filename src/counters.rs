@@ -46,15 +46,16 @@ pub fn rx_queue_counter(name: &str) -> Option<(u32, &str)> {
 /// One rx queue's counters sorted into packets and drops: the kernel's netdev qstats names when
 /// the queue has qstats (`rx-packets`; `rx-hw-drops`, `rx-hw-drop-overruns`, `rx-alloc-fail`, ...),
 /// else the driver's per-queue `ethtool -S` names for queue `index` (see `rx_queue_counter`).
-/// Generic over the value so totals and rates are sorted alike.
-pub fn split_rx_queue<'a, V: 'a>(
-    qstats: Option<impl IntoIterator<Item = (&'a String, V)>>,
-    driver: impl IntoIterator<Item = (&'a String, V)>,
+/// Generic over the name and value so a sample's counters and their rates are sorted alike.
+pub fn split_rx_queue<'a, Q: AsRef<str> + 'a, D: AsRef<str> + 'a, V: 'a>(
+    qstats: Option<impl IntoIterator<Item = (&'a Q, V)>>,
+    driver: impl IntoIterator<Item = (&'a D, V)>,
     index: u32,
 ) -> (Vec<V>, Vec<V>) {
     let (mut packets, mut drops) = (Vec::new(), Vec::new());
     if let Some(q) = qstats {
         for (k, v) in q {
+            let k = k.as_ref();
             if k == "rx-packets" {
                 packets.push(v);
             } else if k.starts_with("rx-") && (k.contains("drop") || k.contains("fail")) {
@@ -64,7 +65,7 @@ pub fn split_rx_queue<'a, V: 'a>(
         return (packets, drops);
     }
     for (k, v) in driver {
-        match rx_queue_counter(k) {
+        match rx_queue_counter(k.as_ref()) {
             Some((n, "packets")) if n == index => packets.push(v),
             Some((n, rest)) if n == index && is_drop_counter(rest) => drops.push(v),
             _ => {}

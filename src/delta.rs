@@ -13,7 +13,7 @@ use crate::avail::{Avail, Unavailable};
 use crate::fxhash::FxBuild;
 use crate::sample::{Host, Interface, Sample};
 use crate::source::netlink::netdev::{NetdevGenl, QStats, QueueType};
-use crate::source::{interrupts, snmp, softirqs, softnet, stat, udp};
+use crate::source::{Name, interrupts, snmp, softirqs, softnet, stat, udp};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -129,9 +129,9 @@ pub struct Delta {
 }
 
 /// Counters by name, as the kernel lists them.
-pub type Rates = IndexMap<String, Rate, FxBuild>;
+pub type Rates = IndexMap<Name, Rate, FxBuild>;
 
-pub type SectionRates = IndexMap<String, Rates, FxBuild>;
+pub type SectionRates = IndexMap<Name, Rates, FxBuild>;
 
 /// One CPU's softnet counters. Gauges are the later sample's values (`None` when the kernel does
 /// not print them or the CPU is gone).
@@ -728,14 +728,6 @@ fn iface_pair(
         )),
         _ => None,
     };
-    let maps = |e: &Avail<IndexMap<String, u64>>, l: &Avail<IndexMap<String, u64>>, driver| {
-        both(e, l)
-            .map(|(e, l)| match &recreated {
-                Some(why) => all_reset(l, why),
-                None => counter_map(e, l, secs, driver, then),
-            })
-            .into()
-    };
     let (qstats, qstats_device) = match &recreated {
         Some(why) => {
             let what = "netdev netlink qstats-get";
@@ -747,19 +739,63 @@ fn iface_pair(
         name: l.name.clone(),
         ifindex: li,
         presence: recreated.clone().map_or(Presence::Both, |why| Presence::Recreated { why }),
-        proc_net_dev: maps(&e.proc_net_dev, &l.proc_net_dev, false),
-        statistics: maps(&e.sysfs.statistics, &l.sysfs.statistics, false),
-        stats64: maps(&e.stats64, &l.stats64, false),
-        ethtool_stats: maps(&e.ethtool.stats, &l.ethtool.stats, true),
+        proc_net_dev: iface_map(&e.proc_net_dev, &l.proc_net_dev, &recreated, secs, false, then),
+        statistics: iface_map(
+            &e.sysfs.statistics,
+            &l.sysfs.statistics,
+            &recreated,
+            secs,
+            false,
+            then,
+        ),
+        stats64: iface_map(&e.stats64, &l.stats64, &recreated, secs, false, then),
+        ethtool_stats: iface_map(&e.ethtool.stats, &l.ethtool.stats, &recreated, secs, true, then),
         qstats,
         qstats_device,
     }
 }
 
+/// One of an interface's counter maps; every counter restarted when the interface was re-created.
+fn iface_map<K: CounterKey>(
+    e: &Avail<IndexMap<K, u64>>,
+    l: &Avail<IndexMap<K, u64>>,
+    recreated: &Option<String>,
+    secs: Option<f64>,
+    driver: bool,
+    then: Then,
+) -> Avail<Rates> {
+    both(e, l)
+        .map(|(e, l)| match recreated {
+            Some(why) => all_reset(l, why),
+            None => counter_map(e, l, secs, driver, then),
+        })
+        .into()
+}
+
+/// A key of a sample's counter map as the name of its rate: a `Name` is shared with the sample,
+/// a `String` (netlink, sysfs and ethtool names) copied.
+trait CounterKey: Hash + Eq {
+    fn name(&self) -> Name;
+}
+
+impl CounterKey for Name {
+    fn name(&self) -> Name {
+        self.clone()
+    }
+}
+
+impl CounterKey for String {
+    fn name(&self) -> Name {
+        Name::from(self.as_str())
+    }
+}
+
+/// Every counter of `m` with the same rate (an interface or queue that came or went).
+fn all_as<K: CounterKey>(m: &IndexMap<K, u64>, rate: &Rate) -> Rates {
+    m.keys().map(|k| (k.name(), rate.clone())).collect()
+}
+
 fn iface_alone(i: &Interface, presence: Presence, rate: Rate) -> IfaceRates {
-    let names = |m: &Avail<IndexMap<String, u64>>| {
-        m.as_ref().map(|m| m.keys().map(|k| (k.clone(), rate.clone())).collect())
-    };
     let why = match presence {
         Presence::New => "the interface appeared during the interval",
         _ => "the interface vanished during the interval",
@@ -768,25 +804,25 @@ fn iface_alone(i: &Interface, presence: Presence, rate: Rate) -> IfaceRates {
         name: i.name.clone(),
         ifindex: i.sysfs.ifindex.value().copied(),
         presence,
-        proc_net_dev: names(&i.proc_net_dev),
-        statistics: names(&i.sysfs.statistics),
-        stats64: names(&i.stats64),
-        ethtool_stats: names(&i.ethtool.stats),
+        proc_net_dev: i.proc_net_dev.as_ref().map(|m| all_as(m, &rate)),
+        statistics: i.sysfs.statistics.as_ref().map(|m| all_as(m, &rate)),
+        stats64: i.stats64.as_ref().map(|m| all_as(m, &rate)),
+        ethtool_stats: i.ethtool.stats.as_ref().map(|m| all_as(m, &rate)),
         qstats: Avail::missing("netdev netlink qstats-get", why),
         qstats_device: Avail::missing("netdev netlink qstats-get", why),
     }
 }
 
-fn all_reset(l: &IndexMap<String, u64>, why: &str) -> Rates {
-    l.iter().map(|(k, &v)| (k.clone(), Rate::Reset { why: why.into(), at_least: v })).collect()
+fn all_reset<K: CounterKey>(l: &IndexMap<K, u64>, why: &str) -> Rates {
+    l.iter().map(|(k, &v)| (k.name(), Rate::Reset { why: why.into(), at_least: v })).collect()
 }
 
 /// u64 counters by name. For a driver (`ethtool -S`) a changed set of names, or most counters
 /// going back at once, means the driver reset or was reconfigured (channels, reload): then every
 /// counter restarted, including those that already climbed back above their old value.
-fn counter_map(
-    e: &IndexMap<String, u64>,
-    l: &IndexMap<String, u64>,
+fn counter_map<K: CounterKey>(
+    e: &IndexMap<K, u64>,
+    l: &IndexMap<K, u64>,
     secs: Option<f64>,
     driver: bool,
     then: Then,
@@ -820,10 +856,10 @@ fn counter_map(
             (Some(_), Some(why)) => Rate::Reset { why: why.clone(), at_least: lv },
             (Some(ev), None) => counter_u64(ev, lv, secs, "counter reset"),
         };
-        (k.clone(), rate)
+        (k.name(), rate)
     }));
     if removed > 0 {
-        out.extend(e.keys().filter(|k| !l.contains_key(*k)).map(|k| (k.clone(), Rate::Gone)));
+        out.extend(e.keys().filter(|k| !l.contains_key(*k)).map(|k| (k.name(), Rate::Gone)));
     }
     out
 }
@@ -831,10 +867,10 @@ fn counter_map(
 /// Where `key` is in `earlier`. Two reads of a kernel file list the same names in the same order,
 /// so the entry after the last one found (`next`) is tried first and the map is searched only when
 /// its name differs (as `socket_rates` pairs sockets).
-fn seek<V, S: std::hash::BuildHasher>(
-    earlier: &IndexMap<String, V, S>,
+fn seek<K: Hash + Eq, V, S: std::hash::BuildHasher>(
+    earlier: &IndexMap<K, V, S>,
     next: &mut usize,
-    key: &str,
+    key: &K,
 ) -> Option<usize> {
     let i = match earlier.get_index(*next) {
         Some((k, _)) if k == key => *next,
@@ -898,7 +934,7 @@ fn queue_rates(
 }
 
 fn names_as(q: &QStats, rate: Rate) -> Rates {
-    q.counters.keys().map(|k| (k.clone(), rate.clone())).collect()
+    all_as(&q.counters, &rate)
 }
 
 // ---- SNMP ----
@@ -1393,7 +1429,7 @@ mod tests {
         }
     }
 
-    fn map_mut(m: &mut Avail<IndexMap<String, u64>>) -> &mut IndexMap<String, u64> {
+    fn map_mut<K>(m: &mut Avail<IndexMap<K, u64>>) -> &mut IndexMap<K, u64> {
         match m {
             Avail::Value(v) => v,
             Avail::Unavailable(u) => panic!("{u}"),
@@ -1434,7 +1470,7 @@ mod tests {
     /// `sample` with every counter at zero and its clock at boot; gauges and settings are kept: what
     /// `since_boot` compared with before `Then::Boot`, kept as the meaning it must keep.
     fn zeroed(sample: &Sample) -> Sample {
-        fn zero_map<V: Default, S>(m: &mut Avail<IndexMap<String, V, S>>) {
+        fn zero_map<K, V: Default, S>(m: &mut Avail<IndexMap<K, V, S>>) {
             if let Avail::Value(m) = m {
                 m.values_mut().for_each(|v| *v = V::default());
             }

@@ -9,8 +9,8 @@ use crate::avail::Avail;
 use crate::capture::KernelRecord;
 use crate::root::Root;
 use crate::source::{
-    cpus, environment, ethtool, iface, interrupts, irq, netdev, netlink, packet, queues, snmp,
-    softirqs, softnet, stat, sysctl, udp,
+    Name, Names, cpus, environment, ethtool, iface, interrupts, irq, netdev, netlink, packet,
+    queues, snmp, softirqs, softnet, stat, sysctl, udp,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -77,7 +77,7 @@ pub struct Interface {
     pub name: String,
     pub sysfs: iface::SysfsIface,
     /// The /proc/net/dev row (per network namespace).
-    pub proc_net_dev: Avail<indexmap::IndexMap<String, u64>>,
+    pub proc_net_dev: Avail<indexmap::IndexMap<Name, u64>>,
     /// rtnetlink IFLA_STATS64: the only source of `rx_otherhost_dropped`.
     pub stats64: Avail<indexmap::IndexMap<String, u64>>,
     /// Shared with the sampler that keeps it between re-reads (settings).
@@ -246,6 +246,16 @@ struct Kept {
     netdev_settings: Option<Aged<NetdevSettings>>,
     /// The record of a capture (not live), loaded on the first sample.
     record: Option<KernelRecord>,
+    /// The counter names of the last read of each counter file, shared by the next.
+    names: KeptNames,
+}
+
+#[derive(Default)]
+struct KeptNames {
+    netdev: Names,
+    snmp: Names,
+    netstat: Names,
+    snmp6: Names,
 }
 
 struct Clock {
@@ -451,9 +461,9 @@ fn read(root: &Root, kept: &mut Kept) -> (Sample, KernelRecord) {
     } else {
         KernelRecord::obtain(root, name_list)
     };
-    let mut proc_dev = netdev::read(root);
-    let snmp = snmp::read_snmp(root);
-    let snmp6 = snmp::read_snmp6(root);
+    let mut proc_dev = netdev::read(root, &mut kept.names.netdev);
+    let snmp = snmp::read_snmp(root, &mut kept.names.snmp);
+    let snmp6 = snmp::read_snmp6(root, &mut kept.names.snmp6);
     let cpus = Kept::part(&mut kept.clock, &mut kept.cpus, || cpus::read(root));
 
     // Each interface's settings, fresh or kept; the fresh ones get their IRQs mapped to queues
@@ -589,7 +599,7 @@ fn read(root: &Root, kept: &mut Kept) -> (Sample, KernelRecord) {
         netdev_genl: record.netdev_genl.clone(),
         sysctls: Kept::part(&mut kept.clock, &mut kept.sysctls, || sysctl::read(root)),
         snmp,
-        netstat: snmp::read_netstat(root),
+        netstat: snmp::read_netstat(root, &mut kept.names.netstat),
         snmp6,
         udp,
         packet: packet::read(root),

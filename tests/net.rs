@@ -5,7 +5,7 @@
 use proptest::prelude::*;
 use rxpath::Root;
 use rxpath::source::udp::{Endian, Family, UdpSocket};
-use rxpath::source::{netdev, packet, snmp, udp};
+use rxpath::source::{Name, Names, netdev, packet, snmp, udp};
 use std::net::IpAddr;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/net");
@@ -145,9 +145,9 @@ fn net_dev_no_trailing_newline() {
 
 #[test]
 fn net_dev_read_through_root() {
-    let d = netdev::read(&root("linux-6.18-virtio"));
+    let d = netdev::read(&root("linux-6.18-virtio"), &mut Names::default());
     assert_eq!(d.value().unwrap().get("eth0").unwrap().get("rx_packets"), Some(7837));
-    let missing = netdev::read(&root("node_exporter"));
+    let missing = netdev::read(&root("node_exporter"), &mut Names::default());
     assert_eq!(missing.unavailable().unwrap().what, "/proc/net/dev");
 }
 
@@ -227,7 +227,7 @@ fn snmp_ip_19_vs_20_fields() {
     assert_eq!(new.get("Ip", "InReceives"), Some(1_070_024));
     assert_eq!(new.get("Ip", "Forwarding"), Some(2));
     assert_eq!(new.section("Ip").unwrap().keys().last().unwrap(), "OutTransmits");
-    let order: Vec<&str> = new.sections.keys().map(String::as_str).collect();
+    let order: Vec<&str> = new.sections.keys().map(Name::as_str).collect();
     assert_eq!(order, ["Ip", "Icmp", "IcmpMsg", "Tcp", "Udp", "UdpLite"]);
 }
 
@@ -250,7 +250,7 @@ fn snmp_icmpmsg_absent_or_changing_shape() {
     let s = snmp_of("extra/snmp/RandolphWang1_D2000-net_snmp.txt");
     assert!(s.section("IcmpMsg").is_none());
     assert!(s.section("UdpLite").is_none());
-    let order: Vec<&str> = s.sections.keys().map(String::as_str).collect();
+    let order: Vec<&str> = s.sections.keys().map(Name::as_str).collect();
     assert_eq!(order, ["Ip", "Icmp", "Tcp", "Udp"]);
 
     let s = snmp_of("extra/snmp/performancecopilot_pcp-procnet-snmp-3.19.0.txt");
@@ -343,14 +343,14 @@ fn netstat_tcpext_counts() {
 #[test]
 fn netstat_6_18_inserted_fields_and_mptcpext() {
     let s = snmp_of("linux-6.18-virtio/proc/net/netstat");
-    let order: Vec<&str> = s.sections.keys().map(String::as_str).collect();
+    let order: Vec<&str> = s.sections.keys().map(Name::as_str).collect();
     assert_eq!(order, ["TcpExt", "IpExt", "MPTcpExt"]);
     assert_eq!(len(&s, "MPTcpExt"), 76);
     assert_eq!(s.section("MPTcpExt").unwrap().keys().next().unwrap(), "MPCapableSYNRX");
     assert_eq!(s.get("MPTcpExt", "MPCapableSYNTX"), Some(0));
     // 6.18 inserted BeyondWindow TSEcrRejected PAWSOldAck PAWSTimewait right after PAWSEstab:
     // DelayedACKs must still be found by name.
-    let tcpext: Vec<&str> = s.section("TcpExt").unwrap().keys().map(String::as_str).collect();
+    let tcpext: Vec<&str> = s.section("TcpExt").unwrap().keys().map(Name::as_str).collect();
     let at = tcpext.iter().position(|k| *k == "PAWSEstab").unwrap();
     assert_eq!(
         tcpext[at..at + 6],
@@ -379,13 +379,22 @@ fn snmp_json_shape() {
 #[test]
 fn snmp_read_through_root() {
     let r = root("linux-6.18-virtio");
-    assert_eq!(snmp::read_snmp(&r).value().unwrap().get("Ip", "OutTransmits"), Some(1_066_898));
-    assert_eq!(snmp::read_netstat(&r).value().unwrap().get("MPTcpExt", "MPCapableSYNRX"), Some(0));
-    assert_eq!(snmp::read_snmp6(&r).value().unwrap()["Udp6MemErrors"], 0);
+    assert_eq!(
+        snmp::read_snmp(&r, &mut Names::default()).value().unwrap().get("Ip", "OutTransmits"),
+        Some(1_066_898)
+    );
+    assert_eq!(
+        snmp::read_netstat(&r, &mut Names::default())
+            .value()
+            .unwrap()
+            .get("MPTcpExt", "MPCapableSYNRX"),
+        Some(0)
+    );
+    assert_eq!(snmp::read_snmp6(&r, &mut Names::default()).value().unwrap()["Udp6MemErrors"], 0);
     assert_eq!(snmp::read_dev_snmp6(&r, "eth0").value().unwrap()["ifIndex"], 4);
     // procfs keeps snmp only under proc/26231: the global file is missing, said so, not fatal.
     let p = root("procfs");
-    let u = snmp::read_snmp(&p);
+    let u = snmp::read_snmp(&p, &mut Names::default());
     assert_eq!(u.unavailable().unwrap().what, "/proc/net/snmp");
     assert!(u.unavailable().unwrap().why.contains("not present"));
     assert_eq!(snmp::read_dev_snmp6(&p, "eth1").value().unwrap()["ifIndex"], 2);

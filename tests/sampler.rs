@@ -6,6 +6,8 @@
 #[path = "../benches/synth/mod.rs"]
 mod synth;
 
+use rxpath::delta::Delta;
+use rxpath::source::Name;
 use rxpath::source::irq::PER_CPU_COUNT;
 use rxpath::{Root, Sample, Sampler};
 use std::fs;
@@ -139,6 +141,91 @@ fn a_tree_replaced_whole_is_read_anew_at_the_next_sample() {
 }
 
 const ETH0: &str = "sys/devices/pci0000:00/0000:00:05.0/virtio0/net/eth0";
+
+/// Every counter name of /proc/net/snmp, netstat, snmp6 and dev in a sample, in order.
+fn counter_names(s: &Sample) -> Vec<Name> {
+    let mut names = Vec::new();
+    for snmp in [&s.snmp, &s.netstat] {
+        for (section, counters) in &snmp.value().unwrap().sections {
+            names.push(section.clone());
+            names.extend(counters.keys().cloned());
+        }
+    }
+    names.extend(s.snmp6.value().unwrap().keys().cloned());
+    for i in s.interfaces.value().unwrap() {
+        names.extend(i.proc_net_dev.value().unwrap().keys().cloned());
+    }
+    names
+}
+
+fn all_shared(a: &[Name], b: &[Name]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(a, b)| Name::ptr_eq(a, b))
+}
+
+fn keys<V, S>(m: &indexmap::IndexMap<Name, V, S>) -> Vec<Name> {
+    m.keys().cloned().collect()
+}
+
+/// `word` inserted after the first `prefix` of the lines `line` selects.
+fn insert_after(text: &str, line: impl Fn(&str) -> bool, prefix: &str, word: &str) -> String {
+    let mut out = String::new();
+    for l in text.lines() {
+        match l.split_once(prefix).filter(|_| line(l)) {
+            Some((head, tail)) => out += &format!("{head}{prefix}{word}{tail}\n"),
+            None => out += &format!("{l}\n"),
+        }
+    }
+    out
+}
+
+#[test]
+fn counter_names_are_made_once_and_follow_a_changed_header() {
+    let dir = tempfile::tempdir().unwrap();
+    synth::write(dir.path(), &synth::Spec::small(), 0).unwrap();
+    let mut sampler = Sampler::every(Root::at(dir.path()), 1);
+    let first = sampler.take();
+    let second = sampler.take();
+    let names = counter_names(&first);
+    assert!(names.len() > 200, "{}", names.len());
+    assert!(all_shared(&names, &counter_names(&second)), "the second sample made no name");
+    // The rates hold the later sample's names too.
+    let d = Delta::between(&first, &second);
+    let udp = second.snmp.value().unwrap().section("Udp").unwrap();
+    assert!(all_shared(&keys(udp), &keys(&d.snmp.value().unwrap()["Udp"])));
+    let dev = |s: &Sample| s.interface("lo").unwrap().proc_net_dev.value().unwrap().clone();
+    let lo_rates = d.interfaces.value().unwrap().iter().find(|i| i.name == "lo").unwrap();
+    assert!(all_shared(&keys(&dev(&second)), &keys(lo_rates.proc_net_dev.value().unwrap())));
+
+    // A kernel that prints a new counter mid-header (in place, as the kernel's files change).
+    let net = dir.path().join("proc/net");
+    let snmp = fs::read_to_string(net.join("snmp")).unwrap();
+    let snmp = insert_after(&snmp, |l| l.starts_with("Udp: InDatagrams"), "Udp: ", "Fresh ");
+    let snmp =
+        insert_after(&snmp, |l| l.starts_with("Udp: ") && !l.contains("Fresh"), "Udp: ", "4242 ");
+    fs::write(net.join("snmp"), snmp).unwrap();
+    let text = fs::read_to_string(net.join("dev")).unwrap();
+    let text = insert_after(&text, |l| l.starts_with(" face"), "|", "fresh ");
+    let text = insert_after(&text, |l| l.contains(':'), ":", " 77");
+    fs::write(net.join("dev"), text).unwrap();
+    let snmp6 = fs::read_to_string(net.join("snmp6")).unwrap();
+    fs::write(net.join("snmp6"), format!("Fresh6 9\n{snmp6}")).unwrap();
+    let third = sampler.take();
+    assert_same(third.clone(), &Sample::take(&Root::at(dir.path())), "changed headers");
+    let udp = third.snmp.value().unwrap().section("Udp").unwrap();
+    assert_eq!(udp.get_index(0).map(|(k, v)| (k.as_str(), *v)), Some(("Fresh", 4242)));
+    assert_eq!(
+        udp.get("InDatagrams"),
+        second.snmp.value().unwrap().section("Udp").unwrap().get("InDatagrams")
+    );
+    let lo = dev(&third);
+    assert_eq!(lo.get_index(0).map(|(k, v)| (k.as_str(), *v)), Some(("rx_fresh", 77)));
+    assert_eq!(lo.get("rx_bytes"), dev(&second).get("rx_bytes"));
+    assert_eq!(third.snmp6.value().unwrap()["Fresh6"], 9);
+    // Names before the change are still shared; the new header's names are from then on.
+    let ip = |s: &Sample| keys(s.snmp.value().unwrap().section("Ip").unwrap());
+    assert!(all_shared(&ip(&second), &ip(&third)));
+    assert!(all_shared(&counter_names(&third), &counter_names(&sampler.take())));
+}
 
 fn rps(s: &Sample) -> Vec<u32> {
     let q = s.interface("eth0").unwrap().queues.value().unwrap();

@@ -6,6 +6,7 @@ use crate::avail::Avail;
 use crate::report::Report;
 use crate::root::Root;
 use crate::sample::Sample;
+use crate::source::Name;
 use crate::source::sysctl::SysctlValue;
 use crate::source::udp::UdpSocket;
 
@@ -49,7 +50,7 @@ impl Scene {
             if let Avail::Value(s) = part
                 && let Some(c) = s.sections.get_mut(section)
             {
-                *c.entry(field.to_string()).or_insert(0) += by;
+                *c.entry(Name::from(field)).or_insert(0) += by;
                 return true;
             }
             false
@@ -60,7 +61,7 @@ impl Scene {
 
     pub fn snmp6(&mut self, name: &str, by: i64) -> &mut Self {
         if let Avail::Value(c) = &mut self.later.snmp6 {
-            *c.entry(name.to_string()).or_insert(0) += by;
+            *c.entry(Name::from(name)).or_insert(0) += by;
         }
         self
     }

@@ -23,8 +23,152 @@ pub mod udp;
 
 use crate::avail::{Avail, Unavailable};
 use crate::root::Root;
+use serde::{Deserialize, Serialize};
+use std::borrow::Borrow;
 use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::ops::Deref;
 use std::str::FromStr;
+use std::sync::Arc;
+
+/// A counter's name as the kernel prints it (`InErrors`, `rx_bytes`), shared by every map that
+/// holds it: the kernel prints the same names at every read, so a `Sampler` makes them once
+/// (`Names`) and each later sample and rate holds a reference count, not a copy. JSON: the string.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Name(Arc<str>);
+
+impl Name {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether both are the one shared name, not only the same text.
+    pub fn ptr_eq(a: &Name, b: &Name) -> bool {
+        Arc::ptr_eq(&a.0, &b.0)
+    }
+}
+
+impl PartialEq for Name {
+    fn eq(&self, other: &Name) -> bool {
+        // Two reads of a file share their names, so pairing them mostly meets the same one.
+        Name::ptr_eq(self, other) || self.0 == other.0
+    }
+}
+
+impl Eq for Name {}
+
+impl Hash for Name {
+    /// As the text hashes, so that a map keyed by names is looked up with a `&str` (`Borrow`).
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (*self.0).hash(state);
+    }
+}
+
+impl PartialEq<str> for Name {
+    fn eq(&self, other: &str) -> bool {
+        *self.0 == *other
+    }
+}
+
+impl PartialEq<&str> for Name {
+    fn eq(&self, other: &&str) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl Deref for Name {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Borrow<str> for Name {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Name {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for Name {
+    fn from(s: &str) -> Name {
+        Name(Arc::from(s))
+    }
+}
+
+impl From<String> for Name {
+    fn from(s: String) -> Name {
+        Name(Arc::from(s))
+    }
+}
+
+/// The names one parse of a kernel file made, in the order it made them, for the next parse of
+/// the same file to share. A new (empty) `Names` is a one-shot parse: every name is made.
+#[derive(Debug, Default)]
+pub struct Names {
+    made: Vec<Name>,
+}
+
+impl Names {
+    /// Names for one parse, asked for in file order.
+    pub(crate) fn parse(&mut self) -> NameCursor<'_> {
+        NameCursor { made: &mut self.made, at: 0 }
+    }
+}
+
+/// Hands out a parse's names: the last parse's name at the same position when its text is the
+/// same, else a new one, which the next parse then shares.
+pub(crate) struct NameCursor<'a> {
+    made: &'a mut Vec<Name>,
+    at: usize,
+}
+
+impl NameCursor<'_> {
+    /// The name `prefix` + `word` (`rx_` + `bytes`; most files have no prefix: "").
+    pub(crate) fn name(&mut self, prefix: &str, word: &str) -> Name {
+        let same = |n: &Name| {
+            n.len() == prefix.len() + word.len() && n.starts_with(prefix) && n.ends_with(word)
+        };
+        let name = match self.made.get_mut(self.at) {
+            Some(n) if same(n) => n.clone(),
+            // A name added, dropped or renamed since the last parse: a new one from here on.
+            Some(n) => {
+                *n = new_name(prefix, word);
+                n.clone()
+            }
+            None => {
+                let n = new_name(prefix, word);
+                self.made.push(n.clone());
+                n
+            }
+        };
+        self.at += 1;
+        name
+    }
+}
+
+fn new_name(prefix: &str, word: &str) -> Name {
+    if prefix.is_empty() { Name::from(word) } else { Name::from([prefix, word].concat()) }
+}
+
+impl Drop for NameCursor<'_> {
+    /// Names the file no longer has (fewer sections, a parse error) are not kept.
+    fn drop(&mut self) {
+        self.made.truncate(self.at);
+    }
+}
 
 /// A parse failure: which line (1-based, 0 when not tied to a line) and what was wrong with it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -204,6 +348,30 @@ mod tests {
         assert_eq!((dec_u64("+1"), dec_u64(""), dec_u64("1 ")), (None, None, None));
         assert_eq!(hex_u64("fFfFfFfFfFfFfFfF"), Some(u64::MAX));
         assert_eq!((hex_u64("0x1"), hex_u64(""), hex_u64("g")), (None, None, None));
+    }
+
+    fn names_of(names: &mut Names, words: &[(&str, &str)]) -> Vec<Name> {
+        let mut c = names.parse();
+        words.iter().map(|(p, w)| c.name(p, w)).collect()
+    }
+
+    #[test]
+    fn a_parse_shares_the_names_of_the_last_where_they_are_the_same() {
+        let mut names = Names::default();
+        let first = names_of(&mut names, &[("", "a"), ("rx_", "bytes"), ("", "c")]);
+        assert_eq!(first, ["a", "rx_bytes", "c"]);
+        let same = names_of(&mut names, &[("", "a"), ("rx_", "bytes"), ("", "c")]);
+        assert!(first.iter().zip(&same).all(|(a, b)| Name::ptr_eq(a, b)));
+        // A name inserted: the ones before it are still shared, the rest are made again.
+        let next = names_of(&mut names, &[("", "a"), ("", "new"), ("rx_", "bytes"), ("", "c")]);
+        assert_eq!(next, ["a", "new", "rx_bytes", "c"]);
+        assert!(Name::ptr_eq(&first[0], &next[0]));
+        assert!(!Name::ptr_eq(&first[1], &next[2]));
+        // Same text from another split is the same name; a shorter parse drops the rest.
+        let short = names_of(&mut names, &[("a", ""), ("", "new")]);
+        assert!(Name::ptr_eq(&short[0], &next[0]) && Name::ptr_eq(&short[1], &next[1]));
+        assert_eq!(names.made.len(), 2);
+        assert_eq!(names_of(&mut names, &[("", "a"), ("tx_", "bytes"), ("", "z")])[1], "tx_bytes");
     }
 
     proptest! {

@@ -19,7 +19,7 @@
 //! - `rx_nohandler` and `rx_otherhost_dropped` are **not** in this file at all (the latter is not in
 //!   sysfs either: only netlink IFLA_STATS64 has it).
 
-use super::{ParseError, read_parsed};
+use super::{Name, NameCursor, Names, ParseError, read_parsed};
 use crate::avail::Avail;
 use crate::root::Root;
 use indexmap::IndexMap;
@@ -43,7 +43,7 @@ pub struct NetDev {
 pub struct NetDevRow {
     pub name: String,
     #[serde(flatten)]
-    pub counters: IndexMap<String, u64>,
+    pub counters: IndexMap<Name, u64>,
 }
 
 impl NetDev {
@@ -67,7 +67,14 @@ impl NetDevRow {
 /// never padded (`vethf345468:`). A row whose number of values differs from the header's number of
 /// columns is an error: mapping it by position would put counters under the wrong names.
 pub fn parse(text: &str) -> Result<NetDev, ParseError> {
-    let mut columns: Option<Vec<String>> = None;
+    parse_sharing(text, &mut Names::default())
+}
+
+/// `parse`, sharing the column names of the last parse of the same file (`names`, updated for
+/// the next): every row of every parse then holds the same names.
+pub fn parse_sharing(text: &str, names: &mut Names) -> Result<NetDev, ParseError> {
+    let mut names = names.parse();
+    let mut columns: Option<Vec<Name>> = None;
     let mut interfaces = Vec::new();
     for (idx, line) in text.lines().enumerate() {
         let lineno = idx + 1;
@@ -81,7 +88,7 @@ pub fn parse(text: &str) -> Result<NetDev, ParseError> {
             // (" face |bytes ... |bytes ...") names the columns. Only the second starts with "face".
             let mut groups = line.split('|');
             if groups.next().map(str::trim) == Some("face") {
-                columns = Some(column_names(groups));
+                columns = Some(column_names(groups, &mut names));
             }
             continue;
         }
@@ -101,19 +108,18 @@ pub fn parse(text: &str) -> Result<NetDev, ParseError> {
         if name.is_empty() {
             return Err(ParseError::new(lineno, "empty interface name"));
         }
-        let values: Vec<&str> = rest.split_whitespace().collect();
-        if values.len() != cols.len() {
+        let values = rest.split_whitespace().count();
+        if values != cols.len() {
             return Err(ParseError::new(
                 lineno,
                 format!(
-                    "interface {name}: {} values but the header names {} columns",
-                    values.len(),
+                    "interface {name}: {values} values but the header names {} columns",
                     cols.len()
                 ),
             ));
         }
         let mut counters = IndexMap::with_capacity(cols.len());
-        for (col, v) in cols.iter().zip(values) {
+        for (col, v) in cols.iter().zip(rest.split_whitespace()) {
             let n: u64 = v.parse().map_err(|_| {
                 ParseError::new(lineno, format!("interface {name}: {col} is not a number: {v:?}"))
             })?;
@@ -128,7 +134,7 @@ pub fn parse(text: &str) -> Result<NetDev, ParseError> {
 }
 
 /// Column keys from the groups after " face |": the first group is receive, the second transmit.
-fn column_names<'a>(groups: impl Iterator<Item = &'a str>) -> Vec<String> {
+fn column_names<'a>(groups: impl Iterator<Item = &'a str>, names: &mut NameCursor) -> Vec<Name> {
     let mut cols = Vec::new();
     for (i, group) in groups.enumerate() {
         // The kernel has only two groups; a further one keeps its words unprefixed rather than
@@ -138,14 +144,15 @@ fn column_names<'a>(groups: impl Iterator<Item = &'a str>) -> Vec<String> {
             1 => "tx_",
             _ => "",
         };
-        cols.extend(group.split_whitespace().map(|w| format!("{prefix}{w}")));
+        cols.extend(group.split_whitespace().map(|w| names.name(prefix, w)));
     }
     cols
 }
 
-/// Reads `/proc/net/dev` of the reader's network namespace.
-pub fn read(root: &Root) -> Avail<NetDev> {
-    read_parsed(root, PATH, parse)
+/// Reads `/proc/net/dev` of the reader's network namespace, sharing the names of its last read
+/// (`names`: a new one for a one-shot read).
+pub fn read(root: &Root, names: &mut Names) -> Avail<NetDev> {
+    read_parsed(root, PATH, |t| parse_sharing(t, names))
 }
 
 #[cfg(test)]
@@ -160,7 +167,7 @@ mod tests {
             "{HEADER}    lo:    3193      29    0    0    0     0          0         0     3193      29    0    0    0     0       0          0\n"
         );
         let d = parse(&text).unwrap();
-        let keys: Vec<&str> = d.interfaces[0].counters.keys().map(String::as_str).collect();
+        let keys: Vec<&str> = d.interfaces[0].counters.keys().map(Name::as_str).collect();
         assert_eq!(
             keys,
             [
@@ -252,6 +259,23 @@ mod tests {
     #[test]
     fn header_only_is_no_interfaces() {
         assert_eq!(parse(HEADER).unwrap().interfaces.len(), 0);
+    }
+
+    #[test]
+    fn every_row_of_every_parse_shares_the_column_names() {
+        let mut names = Names::default();
+        let text = " face |bytes|bytes\n  eth0: 1 2\n  eth1: 3 4\n";
+        let (a, b) =
+            (parse_sharing(text, &mut names).unwrap(), parse_sharing(text, &mut names).unwrap());
+        let keys =
+            |d: &NetDev, i: usize| d.interfaces[i].counters.keys().cloned().collect::<Vec<_>>();
+        let shared = |x: Vec<Name>, y: Vec<Name>| x.iter().zip(&y).all(|(x, y)| Name::ptr_eq(x, y));
+        assert!(shared(keys(&a, 0), keys(&a, 1)), "rows of one parse");
+        assert!(shared(keys(&a, 0), keys(&b, 0)), "the next parse");
+        // A column added: its row values go by the new header.
+        let d = parse_sharing(" face |bytes nohandler|bytes\n  eth0: 1 5 2\n", &mut names).unwrap();
+        assert_eq!(keys(&d, 0), ["rx_bytes", "rx_nohandler", "tx_bytes"]);
+        assert_eq!(d.get("eth0").unwrap().get("tx_bytes"), Some(2));
     }
 
     #[test]

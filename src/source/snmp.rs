@@ -16,7 +16,7 @@
 //! `Icmp6OutTypeN` lines appear only once non-zero. `dev_snmp6/<if>` is the same for one interface,
 //! with a first line `ifIndex N`, kept as a counter named `ifIndex`.
 
-use super::{ParseError, dec_u64, fields, read_parsed};
+use super::{Name, Names, ParseError, dec_u64, fields, read_parsed};
 use crate::avail::Avail;
 use crate::fxhash::FxBuild;
 use crate::root::Root;
@@ -30,14 +30,14 @@ pub const DEV_SNMP6_DIR: &str = "/proc/net/dev_snmp6";
 
 /// Counters by the kernel's field name, in the kernel's order. Signed because `Tcp MaxConn` is
 /// printed `%ld` (`-1`); every other value is an unsigned long that saturates at `i64::MAX`.
-pub type Counters = IndexMap<String, i64, FxBuild>;
+pub type Counters = IndexMap<Name, i64, FxBuild>;
 
 /// The sections of `/proc/net/snmp` or `/proc/net/netstat` by name (`Ip`, `Udp`, `TcpExt`, ...), in
 /// file order. JSON: `{"Udp": {"RcvbufErrors": 3, ...}, ...}`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Snmp {
-    pub sections: IndexMap<String, Counters, FxBuild>,
+    pub sections: IndexMap<Name, Counters, FxBuild>,
 }
 
 impl Snmp {
@@ -65,9 +65,16 @@ impl Snmp {
 /// A line without `Name:`, or a value line with a token that is not an integer, is an error: the
 /// pairing itself can no longer be trusted.
 pub fn parse(text: &str) -> Result<Snmp, ParseError> {
-    let mut sections: IndexMap<String, Counters, FxBuild> = IndexMap::default();
-    // Headers waiting for their value line, by section name.
-    let mut pending: IndexMap<String, Vec<String>, FxBuild> = IndexMap::default();
+    parse_sharing(text, &mut Names::default())
+}
+
+/// `parse`, sharing the names of the last parse of the same file (`names`, updated for the next).
+pub fn parse_sharing(text: &str, names: &mut Names) -> Result<Snmp, ParseError> {
+    let mut names = names.parse();
+    let mut sections: IndexMap<Name, Counters, FxBuild> = IndexMap::default();
+    // Headers waiting for their value line: the section name and the field names. A handful at
+    // most, each a slice of `text`, so a list beats a map.
+    let mut pending: Vec<(&str, &str)> = Vec::new();
     for (idx, line) in text.lines().enumerate() {
         let lineno = idx + 1;
         if line.trim().is_empty() {
@@ -80,17 +87,19 @@ pub fn parse(text: &str) -> Result<Snmp, ParseError> {
         if name.is_empty() || name.contains(char::is_whitespace) {
             return Err(ParseError::new(lineno, format!("bad section name {name:?}")));
         }
-        match pending.shift_remove(name) {
-            None => {
-                pending.insert(name.to_string(), fields(rest).map(str::to_string).collect());
-            }
-            Some(names) => {
-                let section = sections.entry(name.to_string()).or_default();
-                for (field, v) in names.into_iter().zip(fields(rest)) {
+        match pending.iter().position(|(n, _)| *n == name) {
+            None => pending.push((name, rest)),
+            Some(at) => {
+                let (_, header) = pending.remove(at);
+                let section = match sections.get_index_of(name) {
+                    Some(i) => &mut sections[i],
+                    None => sections.entry(names.name("", name)).or_default(),
+                };
+                for (field, v) in fields(header).zip(fields(rest)) {
                     let n = parse_value(v).ok_or_else(|| {
                         ParseError::new(lineno, format!("{name} {field}: not an integer: {v:?}"))
                     })?;
-                    section.insert(field, n);
+                    section.insert(names.name("", field), n);
                 }
             }
         }
@@ -103,6 +112,12 @@ pub fn parse(text: &str) -> Result<Snmp, ParseError> {
 /// A line that is not exactly a name and an integer is an error; a name seen twice keeps its first
 /// position and its last value.
 pub fn parse_snmp6(text: &str) -> Result<Counters, ParseError> {
+    parse_snmp6_sharing(text, &mut Names::default())
+}
+
+/// `parse_snmp6`, sharing the names of the last parse of the same file.
+pub fn parse_snmp6_sharing(text: &str, names: &mut Names) -> Result<Counters, ParseError> {
+    let mut names = names.parse();
     let mut counters = Counters::default();
     for (idx, line) in text.lines().enumerate() {
         let lineno = idx + 1;
@@ -115,7 +130,7 @@ pub fn parse_snmp6(text: &str) -> Result<Counters, ParseError> {
         };
         let n = parse_value(value)
             .ok_or_else(|| ParseError::new(lineno, format!("{name}: not an integer: {value:?}")))?;
-        counters.insert(name.to_string(), n);
+        counters.insert(names.name("", name), n);
     }
     Ok(counters)
 }
@@ -139,19 +154,20 @@ fn parse_value(v: &str) -> Option<i64> {
     Some(if neg { i64::MIN } else { i64::MAX })
 }
 
-/// Reads `/proc/net/snmp` (Ip, Icmp, IcmpMsg, Tcp, Udp, UdpLite).
-pub fn read_snmp(root: &Root) -> Avail<Snmp> {
-    read_parsed(root, SNMP_PATH, parse)
+/// Reads `/proc/net/snmp` (Ip, Icmp, IcmpMsg, Tcp, Udp, UdpLite), sharing the names of its last
+/// read (`names`: a new one for a one-shot read).
+pub fn read_snmp(root: &Root, names: &mut Names) -> Avail<Snmp> {
+    read_parsed(root, SNMP_PATH, |t| parse_sharing(t, names))
 }
 
-/// Reads `/proc/net/netstat` (TcpExt, IpExt, MPTcpExt).
-pub fn read_netstat(root: &Root) -> Avail<Snmp> {
-    read_parsed(root, NETSTAT_PATH, parse)
+/// Reads `/proc/net/netstat` (TcpExt, IpExt, MPTcpExt), sharing names as `read_snmp`.
+pub fn read_netstat(root: &Root, names: &mut Names) -> Avail<Snmp> {
+    read_parsed(root, NETSTAT_PATH, |t| parse_sharing(t, names))
 }
 
-/// Reads `/proc/net/snmp6` (absent when IPv6 is disabled).
-pub fn read_snmp6(root: &Root) -> Avail<Counters> {
-    read_parsed(root, SNMP6_PATH, parse_snmp6)
+/// Reads `/proc/net/snmp6` (absent when IPv6 is disabled), sharing names as `read_snmp`.
+pub fn read_snmp6(root: &Root, names: &mut Names) -> Avail<Counters> {
+    read_parsed(root, SNMP6_PATH, |t| parse_snmp6_sharing(t, names))
 }
 
 /// Reads `/proc/net/dev_snmp6/<ifname>`, the IPv6 counters of one interface.
@@ -244,6 +260,24 @@ mod tests {
         let j = serde_json::to_string(&s).unwrap();
         assert_eq!(j, r#"{"Udp":{"RcvbufErrors":3,"InErrors":4}}"#);
         assert_eq!(serde_json::from_str::<Snmp>(&j).unwrap(), s);
+    }
+
+    #[test]
+    fn a_parse_shares_names_with_the_last_and_follows_a_changed_header() {
+        let mut names = Names::default();
+        let a = parse_sharing("Udp: InErrors NoPorts\nUdp: 1 2\n", &mut names).unwrap();
+        let b = parse_sharing("Udp: InErrors NoPorts\nUdp: 3 4\n", &mut names).unwrap();
+        let keys = |s: &Snmp| s.sections["Udp"].keys().cloned().collect::<Vec<_>>();
+        assert!(keys(&a).iter().zip(&keys(&b)).all(|(a, b)| Name::ptr_eq(a, b)));
+        let (sa, sb) = (a.sections.get_index(0).unwrap().0, b.sections.get_index(0).unwrap().0);
+        assert!(Name::ptr_eq(sa, sb));
+        let c = parse_sharing("Udp: InErrors Fresh NoPorts\nUdp: 5 6 7\n", &mut names).unwrap();
+        assert_eq!(c, parse("Udp: InErrors Fresh NoPorts\nUdp: 5 6 7\n").unwrap());
+        assert_eq!((c.get("Udp", "Fresh"), c.get("Udp", "NoPorts")), (Some(6), Some(7)));
+        let mut names = Names::default();
+        let a = parse_snmp6_sharing("Ip6InReceives 1\n", &mut names).unwrap();
+        let b = parse_snmp6_sharing("Ip6InReceives 2\n", &mut names).unwrap();
+        assert!(Name::ptr_eq(a.get_index(0).unwrap().0, b.get_index(0).unwrap().0));
     }
 
     #[test]
