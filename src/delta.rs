@@ -756,9 +756,9 @@ fn iface_pair(
 }
 
 /// One of an interface's counter maps; every counter restarted when the interface was re-created.
-fn iface_map<K: CounterKey>(
-    e: &Avail<IndexMap<K, u64>>,
-    l: &Avail<IndexMap<K, u64>>,
+fn iface_map(
+    e: &Avail<IndexMap<Name, u64>>,
+    l: &Avail<IndexMap<Name, u64>>,
     recreated: &Option<String>,
     secs: Option<f64>,
     driver: bool,
@@ -772,27 +772,9 @@ fn iface_map<K: CounterKey>(
         .into()
 }
 
-/// A key of a sample's counter map as the name of its rate: a `Name` is shared with the sample,
-/// a `String` (netlink, sysfs and ethtool names) copied.
-trait CounterKey: Hash + Eq {
-    fn name(&self) -> Name;
-}
-
-impl CounterKey for Name {
-    fn name(&self) -> Name {
-        self.clone()
-    }
-}
-
-impl CounterKey for String {
-    fn name(&self) -> Name {
-        Name::from(self.as_str())
-    }
-}
-
 /// Every counter of `m` with the same rate (an interface or queue that came or went).
-fn all_as<K: CounterKey>(m: &IndexMap<K, u64>, rate: &Rate) -> Rates {
-    m.keys().map(|k| (k.name(), rate.clone())).collect()
+fn all_as(m: &IndexMap<Name, u64>, rate: &Rate) -> Rates {
+    m.keys().map(|k| (k.clone(), rate.clone())).collect()
 }
 
 fn iface_alone(i: &Interface, presence: Presence, rate: Rate) -> IfaceRates {
@@ -813,16 +795,16 @@ fn iface_alone(i: &Interface, presence: Presence, rate: Rate) -> IfaceRates {
     }
 }
 
-fn all_reset<K: CounterKey>(l: &IndexMap<K, u64>, why: &str) -> Rates {
-    l.iter().map(|(k, &v)| (k.name(), Rate::Reset { why: why.into(), at_least: v })).collect()
+fn all_reset(l: &IndexMap<Name, u64>, why: &str) -> Rates {
+    l.iter().map(|(k, &v)| (k.clone(), Rate::Reset { why: why.into(), at_least: v })).collect()
 }
 
 /// u64 counters by name. For a driver (`ethtool -S`) a changed set of names, or most counters
 /// going back at once, means the driver reset or was reconfigured (channels, reload): then every
 /// counter restarted, including those that already climbed back above their old value.
-fn counter_map<K: CounterKey>(
-    e: &IndexMap<K, u64>,
-    l: &IndexMap<K, u64>,
+fn counter_map(
+    e: &IndexMap<Name, u64>,
+    l: &IndexMap<Name, u64>,
     secs: Option<f64>,
     driver: bool,
     then: Then,
@@ -856,10 +838,10 @@ fn counter_map<K: CounterKey>(
             (Some(_), Some(why)) => Rate::Reset { why: why.clone(), at_least: lv },
             (Some(ev), None) => counter_u64(ev, lv, secs, "counter reset"),
         };
-        (k.name(), rate)
+        (k.clone(), rate)
     }));
     if removed > 0 {
-        out.extend(e.keys().filter(|k| !l.contains_key(*k)).map(|k| (k.name(), Rate::Gone)));
+        out.extend(e.keys().filter(|k| !l.contains_key(*k)).map(|k| (k.clone(), Rate::Gone)));
     }
     out
 }
@@ -1429,7 +1411,7 @@ mod tests {
         }
     }
 
-    fn map_mut<K>(m: &mut Avail<IndexMap<K, u64>>) -> &mut IndexMap<K, u64> {
+    fn map_mut(m: &mut Avail<IndexMap<Name, u64>>) -> &mut IndexMap<Name, u64> {
         match m {
             Avail::Value(v) => v,
             Avail::Unavailable(u) => panic!("{u}"),

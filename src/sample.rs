@@ -79,7 +79,7 @@ pub struct Interface {
     /// The /proc/net/dev row (per network namespace).
     pub proc_net_dev: Avail<indexmap::IndexMap<Name, u64>>,
     /// rtnetlink IFLA_STATS64: the only source of `rx_otherhost_dropped`.
-    pub stats64: Avail<indexmap::IndexMap<String, u64>>,
+    pub stats64: Avail<indexmap::IndexMap<Name, u64>>,
     /// Shared with the sampler that keeps it between re-reads (settings).
     pub queues: Arc<Avail<queues::Queues>>,
     /// Shared likewise.

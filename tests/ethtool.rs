@@ -127,7 +127,7 @@ fn virtio_eth0_matches_the_capture() {
     assert_eq!(drv.n_stats as usize, stats.len());
     assert!(stats.contains_key("rx0_drops"));
     assert!(stats.contains_key("rx0_kicks"));
-    let live: Vec<String> = stats.keys().cloned().collect();
+    let live: Vec<String> = stats.keys().map(|k| k.to_string()).collect();
     let captured = ethtool_s_names(&fixture("eth0.ethtool-S.txt"));
     assert!(in_order(&captured, &live), "captured {captured:?}\nlive {live:?}");
     let ch = info.channels.value().unwrap();
@@ -259,7 +259,7 @@ fn veth_in_a_namespace_reads_and_sets_channels() {
     let stats = before.stats.value().unwrap();
     assert_eq!(drv.n_stats as usize, stats.len());
     let captured = ethtool_s_names(&fixture("rxa.ethtool-S.txt"));
-    let live: Vec<String> = stats.keys().cloned().collect();
+    let live: Vec<String> = stats.keys().map(|k| k.to_string()).collect();
     assert!(in_order(&captured, &live), "captured {captured:?}\nlive {live:?}");
     assert!(stats.contains_key("rx_queue_3_xdp_packets"));
     assert!(stats.contains_key("tx_queue_3_xdp_xmit"));

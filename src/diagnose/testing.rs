@@ -88,7 +88,7 @@ impl Scene {
         let i = self.iface_mut(name);
         for m in [&mut i.stats64, &mut i.sysfs.statistics] {
             if let Avail::Value(m) = m {
-                *m.entry(key.to_string()).or_insert(0) += by;
+                *m.entry(key.into()).or_insert(0) += by;
             }
         }
         self
@@ -100,9 +100,9 @@ impl Scene {
         for (s, add) in [(&mut self.earlier, 0), (&mut self.later, by)] {
             let i = iface_in(s, name);
             if let Avail::Value(m) = &mut i.ethtool.stats {
-                *m.entry(key.to_string()).or_insert(0) += add;
+                *m.entry(key.into()).or_insert(0) += add;
             } else {
-                i.ethtool.stats = Avail::Value([(key.to_string(), add)].into_iter().collect());
+                i.ethtool.stats = Avail::Value([(key.into(), add)].into_iter().collect());
             }
         }
         self

@@ -43,7 +43,7 @@ impl Scene {
                         ifindex,
                         queue_type: Some(QueueType::Rx),
                         queue_id: Some(q),
-                        counters: [("rx-packets".to_string(), 0)].into_iter().collect(),
+                        counters: [("rx-packets".into(), 0)].into_iter().collect(),
                     });
                 }
             }

@@ -11,6 +11,7 @@ use super::ioctl::{
 use super::strings::{gstrings, sset_count, unique_names};
 use super::{MAX_TRIES, cmd_error, why};
 use crate::avail::{Avail, Unavailable};
+use crate::source::Name;
 use indexmap::IndexMap;
 use std::io;
 
@@ -25,11 +26,11 @@ pub enum StatsError<E> {
 
 /// Pairs names with values by position, which the uapi defines as the mapping, after making the
 /// names unique (see `unique_names`). `None` when the lengths differ: never zip mismatched arrays.
-pub fn zip_stats(names: Vec<String>, values: &[u64]) -> Option<IndexMap<String, u64>> {
+pub fn zip_stats(names: Vec<String>, values: &[u64]) -> Option<IndexMap<Name, u64>> {
     if names.len() != values.len() {
         return None;
     }
-    Some(unique_names(names).into_iter().zip(values.iter().copied()).collect())
+    Some(unique_names(names).into_iter().map(Name::from).zip(values.iter().copied()).collect())
 }
 
 /// The retry loop, with the two kernel reads passed in so it can be tested with crafted inputs.
@@ -41,7 +42,7 @@ pub fn collect_stats<E>(
     tries: usize,
     mut names: impl FnMut() -> Result<Option<Vec<String>>, E>,
     mut values: impl FnMut(usize) -> Result<Option<Vec<u64>>, E>,
-) -> Result<IndexMap<String, u64>, StatsError<E>> {
+) -> Result<IndexMap<Name, u64>, StatsError<E>> {
     let (mut last_names, mut last_values) = (0, 0);
     for _ in 0..tries {
         let Some(n) = names().map_err(StatsError::Read)? else {
@@ -105,7 +106,7 @@ pub fn stats_again(
     sock: &EthtoolSocket,
     name: &IfName,
     ifname: &str,
-    last: &mut Avail<IndexMap<String, u64>>,
+    last: &mut Avail<IndexMap<Name, u64>>,
     buf: &mut Option<IoBuf>,
 ) -> bool {
     if let Avail::Value(map) = last
@@ -126,7 +127,7 @@ pub fn stats(
     sock: &EthtoolSocket,
     name: &IfName,
     ifname: &str,
-) -> Result<IndexMap<String, u64>, Unavailable> {
+) -> Result<IndexMap<Name, u64>, Unavailable> {
     let names = || -> Result<Option<Vec<String>>, Unavailable> {
         let n = sset_count(sock, name, ETH_SS_STATS)
             .map_err(|(c, e)| cmd_error(ifname, c, &e))?
@@ -165,7 +166,7 @@ mod tests {
         assert_eq!(m["rx0_drops"], 3);
         assert_eq!(m["rx0_packets"], 4);
         let m = zip_stats(s(&["x", "x"]), &[1, 2]).unwrap();
-        assert_eq!(m.get_index(1), Some((&"x#2".to_string(), &2)));
+        assert_eq!(m.get_index(1), Some((&Name::from("x#2"), &2)));
     }
 
     #[test]

@@ -12,9 +12,10 @@ use super::NlError;
 use super::genl::{self, Family, split_genl};
 use super::socket::{Attrs, NlSocket};
 use crate::avail::{Avail, Unavailable};
-use crate::source::ParseError;
+use crate::source::{Name, ParseError};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
+use std::sync::LazyLock;
 
 // include/uapi/linux/netdev.h
 pub const NETDEV_FAMILY_NAME: &str = "netdev";
@@ -87,11 +88,14 @@ const QSTATS_COUNTERS: [(u16, &str); 27] = [
 ];
 
 /// The kernel's name for a qstats attribute, or `attr-N` for one this build does not know.
-pub fn qstats_name(kind: u16) -> String {
-    QSTATS_COUNTERS
+pub fn qstats_name(kind: u16) -> Name {
+    // Every queue of every sample has these names: made once for the process, then shared.
+    static NAMES: LazyLock<Vec<(u16, Name)>> =
+        LazyLock::new(|| QSTATS_COUNTERS.iter().map(|&(k, n)| (k, Name::from(n))).collect());
+    NAMES
         .iter()
         .find(|(k, _)| *k == kind)
-        .map_or_else(|| format!("attr-{kind}"), |(_, n)| (*n).to_string())
+        .map_or_else(|| format!("attr-{kind}").into(), |(_, n)| n.clone())
 }
 
 /// `enum netdev_queue_type`; a type a newer kernel adds is kept as its number.
@@ -147,7 +151,7 @@ pub struct QStats {
     pub ifindex: u32,
     pub queue_type: Option<QueueType>,
     pub queue_id: Option<u32>,
-    pub counters: IndexMap<String, u64>,
+    pub counters: IndexMap<Name, u64>,
 }
 
 /// Everything read from the netdev family, each op on its own.
@@ -529,6 +533,7 @@ mod tests {
     #[test]
     fn counter_names_follow_the_spec_numbering() {
         assert_eq!(qstats_name(8), "rx-packets");
+        assert!(Name::ptr_eq(&qstats_name(8), &qstats_name(8)), "one name for every queue");
         assert_eq!(qstats_name(13), "rx-hw-drops");
         assert_eq!(qstats_name(14), "rx-hw-drop-overruns");
         assert_eq!(qstats_name(16), "rx-csum-unnecessary");

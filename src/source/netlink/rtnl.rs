@@ -9,9 +9,10 @@
 use super::NlError;
 use super::socket::{Attrs, MsgBuilder, NLM_F_DUMP, NLM_F_REQUEST, NlSocket};
 use crate::avail::{Avail, Unavailable};
-use crate::source::ParseError;
+use crate::source::{Name, ParseError};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
+use std::sync::LazyLock;
 
 pub const RTM_NEWLINK: u16 = 16;
 pub const RTM_GETLINK: u16 = 18;
@@ -58,18 +59,19 @@ pub struct Link {
     pub ifname: String,
     /// By the struct's field names; only as many as the kernel sent. Fields past the 25 known
     /// ones (a newer kernel) are kept as `field-N` (N = 0-based position).
-    pub stats64: IndexMap<String, u64>,
+    pub stats64: IndexMap<Name, u64>,
 }
 
 /// Decodes an IFLA_STATS64 payload: as many u64 as it holds; trailing bytes short of a whole u64
 /// are ignored.
-pub fn parse_stats64(payload: &[u8]) -> IndexMap<String, u64> {
+pub fn parse_stats64(payload: &[u8]) -> IndexMap<Name, u64> {
+    // Every link of every sample has these names: made once for the process, then shared.
+    static NAMES: LazyLock<[Name; 25]> = LazyLock::new(|| STATS64_FIELDS.map(Name::from));
     payload
         .chunks_exact(8)
         .enumerate()
         .map(|(i, c)| {
-            let name =
-                STATS64_FIELDS.get(i).map_or_else(|| format!("field-{i}"), |s| s.to_string());
+            let name = NAMES.get(i).cloned().unwrap_or_else(|| format!("field-{i}").into());
             let mut b = [0u8; 8];
             b.copy_from_slice(c);
             (name, u64::from_ne_bytes(b))
@@ -162,8 +164,11 @@ mod tests {
         assert_eq!(l.stats64["rx_missed_errors"], 16);
         assert_eq!(l.stats64["rx_nohandler"], 24);
         assert_eq!(l.stats64["rx_otherhost_dropped"], 25);
-        let names: Vec<_> = l.stats64.keys().map(String::as_str).collect();
+        let names: Vec<_> = l.stats64.keys().map(Name::as_str).collect();
         assert_eq!(names, STATS64_FIELDS);
+        // Every link of every dump holds the same names, not copies.
+        let again = parse_stats64(&u64s(&vals));
+        assert!(l.stats64.keys().zip(again.keys()).all(|(a, b)| Name::ptr_eq(a, b)));
     }
 
     #[test]
