@@ -12,6 +12,7 @@
 use crate::avail::{Avail, Unavailable};
 use crate::fxhash::FxBuild;
 use crate::sample::{Host, Interface, Sample};
+use crate::source::CounterMap;
 use crate::source::netlink::netdev::{NetdevGenl, QStats, QueueType};
 use crate::source::{Name, interrupts, snmp, softirqs, softnet, stat, udp};
 use indexmap::IndexMap;
@@ -757,8 +758,8 @@ fn iface_pair(
 
 /// One of an interface's counter maps; every counter restarted when the interface was re-created.
 fn iface_map(
-    e: &Avail<IndexMap<Name, u64>>,
-    l: &Avail<IndexMap<Name, u64>>,
+    e: &Avail<CounterMap>,
+    l: &Avail<CounterMap>,
     recreated: &Option<String>,
     secs: Option<f64>,
     driver: bool,
@@ -773,7 +774,7 @@ fn iface_map(
 }
 
 /// Every counter of `m` with the same rate (an interface or queue that came or went).
-fn all_as(m: &IndexMap<Name, u64>, rate: &Rate) -> Rates {
+fn all_as(m: &CounterMap, rate: &Rate) -> Rates {
     m.keys().map(|k| (k.clone(), rate.clone())).collect()
 }
 
@@ -795,7 +796,7 @@ fn iface_alone(i: &Interface, presence: Presence, rate: Rate) -> IfaceRates {
     }
 }
 
-fn all_reset(l: &IndexMap<Name, u64>, why: &str) -> Rates {
+fn all_reset(l: &CounterMap, why: &str) -> Rates {
     l.iter().map(|(k, &v)| (k.clone(), Rate::Reset { why: why.into(), at_least: v })).collect()
 }
 
@@ -803,8 +804,8 @@ fn all_reset(l: &IndexMap<Name, u64>, why: &str) -> Rates {
 /// going back at once, means the driver reset or was reconfigured (channels, reload): then every
 /// counter restarted, including those that already climbed back above their old value.
 fn counter_map(
-    e: &IndexMap<Name, u64>,
-    l: &IndexMap<Name, u64>,
+    e: &CounterMap,
+    l: &CounterMap,
     secs: Option<f64>,
     driver: bool,
     then: Then,
@@ -1411,7 +1412,7 @@ mod tests {
         }
     }
 
-    fn map_mut(m: &mut Avail<IndexMap<Name, u64>>) -> &mut IndexMap<Name, u64> {
+    fn map_mut(m: &mut Avail<CounterMap>) -> &mut CounterMap {
         match m {
             Avail::Value(v) => v,
             Avail::Unavailable(u) => panic!("{u}"),

@@ -8,9 +8,10 @@ use crate::Unavailable;
 use crate::avail::Avail;
 use crate::capture::KernelRecord;
 use crate::root::Root;
+use crate::source::CounterMap;
 use crate::source::{
-    Name, Names, cpus, environment, ethtool, iface, interrupts, irq, netdev, netlink, packet,
-    queues, snmp, softirqs, softnet, stat, sysctl, udp,
+    Names, cpus, environment, ethtool, iface, interrupts, irq, netdev, netlink, packet, queues,
+    snmp, softirqs, softnet, stat, sysctl, udp,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -77,9 +78,9 @@ pub struct Interface {
     pub name: String,
     pub sysfs: iface::SysfsIface,
     /// The /proc/net/dev row (per network namespace).
-    pub proc_net_dev: Avail<indexmap::IndexMap<Name, u64>>,
+    pub proc_net_dev: Avail<CounterMap>,
     /// rtnetlink IFLA_STATS64: the only source of `rx_otherhost_dropped`.
-    pub stats64: Avail<indexmap::IndexMap<Name, u64>>,
+    pub stats64: Avail<CounterMap>,
     /// Shared with the sampler that keeps it between re-reads (settings).
     pub queues: Arc<Avail<queues::Queues>>,
     /// Shared likewise.

@@ -282,7 +282,7 @@ fn proc_net_dev_rx(ifname: &str) -> (u64, u64) {
     panic!("{ifname} not in /proc/thread-self/net/dev:\n{text}");
 }
 
-fn link_stats(ifname: &str) -> indexmap::IndexMap<rxpath::source::Name, u64> {
+fn link_stats(ifname: &str) -> rxpath::source::CounterMap {
     match read_links() {
         Avail::Value(l) => {
             l.into_iter().find(|l| l.ifname == ifname).expect("link in the netns").stats64

@@ -7,6 +7,7 @@
 //! socket rows), so the exporter and the report can never disagree. Nothing here reads the kernel.
 
 use crate::delta::{CpuRates, Delta, IfaceRates, Rate, Rates};
+use crate::fxhash::FxBuild;
 use crate::path::{Path, amount};
 use crate::report::{self, QueueRow, SocketRow};
 use crate::sample::Sample;
@@ -204,7 +205,7 @@ impl Scrape {
     fn drops(&self, enc: &mut DescriptorEncoder) -> fmt::Result {
         // The path never lists one counter twice in one place, but a series must be unique even if
         // a driver ever names a counter like a netdev one: such twins are added up.
-        let mut series: IndexMap<(&str, &str, &str, bool), u64> = IndexMap::new();
+        let mut series: IndexMap<(&str, &str, &str, bool), u64, FxBuild> = IndexMap::default();
         for s in &self.path.stages {
             for d in &s.drops {
                 let key = (

@@ -9,8 +9,8 @@
 
 use crate::avail::{Avail, Unavailable};
 use crate::root::{self, Root};
-use crate::source::{Name, ParseError, cpuset, parse_num, parsed, read_attr, read_attr_raw};
-use indexmap::IndexMap;
+use crate::source::CounterMap;
+use crate::source::{ParseError, cpuset, parse_num, parsed, read_attr, read_attr_raw};
 use serde::{Deserialize, Serialize};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -45,7 +45,7 @@ pub struct SysfsIface {
     /// None for a virtual device without a `device` link (lo, veth, ifb, bond).
     pub device: Option<DeviceInfo>,
     /// Every file in `statistics/`, by file name (rx_packets, rx_dropped, rx_missed_errors, ...).
-    pub statistics: Avail<IndexMap<Name, u64>>,
+    pub statistics: Avail<CounterMap>,
     pub gro_flush_timeout: Avail<u64>,
     pub napi_defer_hard_irqs: Avail<u64>,
     pub threaded: Avail<u8>,
@@ -440,12 +440,12 @@ pub fn uevent_driver(text: &str) -> Option<String> {
         .map(String::from)
 }
 
-fn read_statistics(root: &Root, dir: &str) -> Avail<IndexMap<Name, u64>> {
+fn read_statistics(root: &Root, dir: &str) -> Avail<CounterMap> {
     let names = match root.read_dir(dir) {
         Ok(n) => n,
         Err(e) => return Avail::Unavailable(Unavailable::from_io(dir, &e)),
     };
-    let mut stats = IndexMap::new();
+    let mut stats = CounterMap::default();
     for n in names {
         // A counter that fails to read is left out rather than failing the set.
         if let Ok(Ok(v)) = root.read_with(&format!("{dir}/{n}"), parse_num::<u64>) {

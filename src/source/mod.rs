@@ -114,6 +114,11 @@ impl From<String> for Name {
     }
 }
 
+/// Counters by their names as a device reports them (/proc/net/dev, rtnetlink stats64, sysfs
+/// statistics/, `ethtool -S`, netdev queue stats), in the order it reports them; hashed with
+/// FxHash, as every sample fills and pairs them by the hundred.
+pub type CounterMap = indexmap::IndexMap<Name, u64, crate::fxhash::FxBuild>;
+
 /// The names one parse of a kernel file made, in the order it made them, for the next parse of
 /// the same file to share. A new (empty) `Names` is a one-shot parse: every name is made.
 #[derive(Debug, Default)]

@@ -22,7 +22,7 @@
 use super::{Name, NameCursor, Names, ParseError, read_parsed};
 use crate::avail::Avail;
 use crate::root::Root;
-use indexmap::IndexMap;
+use crate::source::CounterMap;
 use serde::{Deserialize, Serialize};
 
 pub const PATH: &str = "/proc/net/dev";
@@ -43,7 +43,7 @@ pub struct NetDev {
 pub struct NetDevRow {
     pub name: String,
     #[serde(flatten)]
-    pub counters: IndexMap<Name, u64>,
+    pub counters: CounterMap,
 }
 
 impl NetDev {
@@ -118,7 +118,7 @@ pub fn parse_sharing(text: &str, names: &mut Names) -> Result<NetDev, ParseError
                 ),
             ));
         }
-        let mut counters = IndexMap::with_capacity(cols.len());
+        let mut counters = CounterMap::with_capacity_and_hasher(cols.len(), Default::default());
         for (col, v) in cols.iter().zip(rest.split_whitespace()) {
             let n: u64 = v.parse().map_err(|_| {
                 ParseError::new(lineno, format!("interface {name}: {col} is not a number: {v:?}"))

@@ -35,7 +35,7 @@ pub use tsinfo::{
 };
 
 use crate::avail::{Avail, Unavailable, io_reason};
-use crate::source::Name;
+use crate::source::CounterMap;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -75,7 +75,7 @@ pub struct EthtoolInfo {
     pub driver: Arc<Avail<DrvInfo>>,
     /// `ethtool -S`: names exactly as the driver gives them, in its order (duplicates renamed
     /// `name#2`, ... as described in `unique_names`).
-    pub stats: Avail<IndexMap<Name, u64>>,
+    pub stats: Avail<CounterMap>,
     pub ring: Arc<Avail<Ring>>,
     pub channels: Arc<Avail<Channels>>,
     pub coalesce: Arc<Avail<Coalesce>>,
@@ -141,7 +141,7 @@ pub fn read_with(sock: &EthtoolSocket, ifname: &str) -> EthtoolInfo {
 pub fn read_stats_again(
     sock: &EthtoolSocket,
     ifname: &str,
-    stats: &mut Avail<IndexMap<Name, u64>>,
+    stats: &mut Avail<CounterMap>,
     buf: &mut Option<ioctl::IoBuf>,
 ) -> bool {
     match IfName::new(ifname) {

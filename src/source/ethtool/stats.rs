@@ -11,8 +11,8 @@ use super::ioctl::{
 use super::strings::{gstrings, sset_count, unique_names};
 use super::{MAX_TRIES, cmd_error, why};
 use crate::avail::{Avail, Unavailable};
+use crate::source::CounterMap;
 use crate::source::Name;
-use indexmap::IndexMap;
 use std::io;
 
 /// Why consistent stats could not be collected.
@@ -26,7 +26,7 @@ pub enum StatsError<E> {
 
 /// Pairs names with values by position, which the uapi defines as the mapping, after making the
 /// names unique (see `unique_names`). `None` when the lengths differ: never zip mismatched arrays.
-pub fn zip_stats(names: Vec<String>, values: &[u64]) -> Option<IndexMap<Name, u64>> {
+pub fn zip_stats(names: Vec<String>, values: &[u64]) -> Option<CounterMap> {
     if names.len() != values.len() {
         return None;
     }
@@ -42,7 +42,7 @@ pub fn collect_stats<E>(
     tries: usize,
     mut names: impl FnMut() -> Result<Option<Vec<String>>, E>,
     mut values: impl FnMut(usize) -> Result<Option<Vec<u64>>, E>,
-) -> Result<IndexMap<Name, u64>, StatsError<E>> {
+) -> Result<CounterMap, StatsError<E>> {
     let (mut last_names, mut last_values) = (0, 0);
     for _ in 0..tries {
         let Some(n) = names().map_err(StatsError::Read)? else {
@@ -106,7 +106,7 @@ pub fn stats_again(
     sock: &EthtoolSocket,
     name: &IfName,
     ifname: &str,
-    last: &mut Avail<IndexMap<Name, u64>>,
+    last: &mut Avail<CounterMap>,
     buf: &mut Option<IoBuf>,
 ) -> bool {
     if let Avail::Value(map) = last
@@ -123,11 +123,7 @@ pub fn stats_again(
 }
 
 /// `ethtool -S`: every driver statistic, named exactly as the driver names it, in driver order.
-pub fn stats(
-    sock: &EthtoolSocket,
-    name: &IfName,
-    ifname: &str,
-) -> Result<IndexMap<Name, u64>, Unavailable> {
+pub fn stats(sock: &EthtoolSocket, name: &IfName, ifname: &str) -> Result<CounterMap, Unavailable> {
     let names = || -> Result<Option<Vec<String>>, Unavailable> {
         let n = sset_count(sock, name, ETH_SS_STATS)
             .map_err(|(c, e)| cmd_error(ifname, c, &e))?

@@ -12,8 +12,8 @@ use super::NlError;
 use super::genl::{self, Family, split_genl};
 use super::socket::{Attrs, NlSocket};
 use crate::avail::{Avail, Unavailable};
+use crate::source::CounterMap;
 use crate::source::{Name, ParseError};
-use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use std::sync::LazyLock;
 
@@ -151,7 +151,7 @@ pub struct QStats {
     pub ifindex: u32,
     pub queue_type: Option<QueueType>,
     pub queue_id: Option<u32>,
-    pub counters: IndexMap<Name, u64>,
+    pub counters: CounterMap,
 }
 
 /// Everything read from the netdev family, each op on its own.
@@ -228,7 +228,8 @@ pub fn parse_napi(payload: &[u8]) -> Result<Napi, ParseError> {
 pub fn parse_qstats(payload: &[u8]) -> Result<QStats, ParseError> {
     let (_, _, attrs) = split_genl(payload)?;
     let mut ifindex = None;
-    let mut s = QStats { ifindex: 0, queue_type: None, queue_id: None, counters: IndexMap::new() };
+    let mut s =
+        QStats { ifindex: 0, queue_type: None, queue_id: None, counters: CounterMap::default() };
     for a in Attrs::new(attrs) {
         let a = a?;
         match a.kind {

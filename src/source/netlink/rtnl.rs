@@ -9,8 +9,8 @@
 use super::NlError;
 use super::socket::{Attrs, MsgBuilder, NLM_F_DUMP, NLM_F_REQUEST, NlSocket};
 use crate::avail::{Avail, Unavailable};
+use crate::source::CounterMap;
 use crate::source::{Name, ParseError};
-use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use std::sync::LazyLock;
 
@@ -59,12 +59,12 @@ pub struct Link {
     pub ifname: String,
     /// By the struct's field names; only as many as the kernel sent. Fields past the 25 known
     /// ones (a newer kernel) are kept as `field-N` (N = 0-based position).
-    pub stats64: IndexMap<Name, u64>,
+    pub stats64: CounterMap,
 }
 
 /// Decodes an IFLA_STATS64 payload: as many u64 as it holds; trailing bytes short of a whole u64
 /// are ignored.
-pub fn parse_stats64(payload: &[u8]) -> IndexMap<Name, u64> {
+pub fn parse_stats64(payload: &[u8]) -> CounterMap {
     // Every link of every sample has these names: made once for the process, then shared.
     static NAMES: LazyLock<[Name; 25]> = LazyLock::new(|| STATS64_FIELDS.map(Name::from));
     payload
@@ -87,7 +87,7 @@ pub fn parse_link(payload: &[u8]) -> Result<Link, ParseError> {
     let ifindex = u32::from_ne_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]);
     let attrs = payload.get(IFINFOMSG_LEN..).unwrap_or_default();
     let mut ifname = None;
-    let mut stats64 = IndexMap::new();
+    let mut stats64 = CounterMap::default();
     for a in Attrs::new(attrs) {
         let a = a?;
         match a.kind {
