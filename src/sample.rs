@@ -150,9 +150,10 @@ impl Sample {
 ///   counters). Counters are read every sample, and so is what a setting's age could make
 ///   wrong: the interface list, each ifindex (a re-created or renamed interface is read anew at
 ///   once; live, the ifindex the rtnetlink dump gives for the name, as kept files follow their
-///   device through renames) and
-///   the link state (flags, operstate, carrier). Each part starts at a different age, so the
-///   re-reads are spread over the samples rather than all falling on one.
+///   device through renames) and the link state (flags, operstate, carrier; live, read again
+///   only when the link dump made every sample shows a change, see `rtnl::LinkSignal`). Each
+///   part starts at a different age, so the re-reads are spread over the samples rather than all
+///   falling on one.
 /// - **Only the NIC IRQs' per-CPU counts** are read, from `/sys/kernel/irq/N/per_cpu_count`
 ///   (`Interrupts::partial` says so), instead of all of /proc/interrupts, when every one of them
 ///   can be read whole; else /proc/interrupts as in `Sample::take`. A quiet IRQ, whose count in
@@ -307,6 +308,10 @@ struct Settings {
     queues: Arc<Avail<queues::Queues>>,
     irqs: Arc<Avail<Vec<irq::NicIrq>>>,
     ethtool: ethtool::EthtoolInfo,
+    /// What the live link dump said of the link's state when `sysfs`' link state was read; the
+    /// link state is read again when a dump says otherwise. None off the running kernel: then
+    /// it is read every sample.
+    signal: Option<netlink::rtnl::LinkSignal>,
 }
 
 type NetdevSettings = (Avail<Vec<netlink::Queue>>, Avail<Vec<netlink::Napi>>);
@@ -471,12 +476,23 @@ fn read(root: &Root, kept: &mut Kept) -> (Sample, KernelRecord) {
     // once the IRQ counts are read (the mapping may fall back to /proc/interrupts).
     let mut fresh = Vec::new();
     let mut settings = Vec::new();
+    let links_now = if live_sampler { record.links.value() } else { None };
     for (name, dir) in name_list.iter().zip(kept_dirs) {
-        let kept_one = dir.and_then(|dir| Some((kept.interfaces.get(name)?, dir)));
+        let kept_one = dir.and_then(|dir| Some((kept.interfaces.get_mut(name)?, dir)));
         let s = match kept_one {
             Some((k, dir)) => {
+                // The link state is read again unless the live link dump shows it as it was
+                // when it was last read (the dump is made every sample anyway): a dozen reads
+                // fewer a sample on a quiet host. The kept copy holds what was read last.
+                let signal = match &links_now {
+                    Some(ls) => ls.iter().find(|l| l.ifname == *name).map(|l| l.signal),
+                    None => None,
+                };
+                if signal.is_none() || signal != k.value.signal {
+                    iface::refresh(root, &dir, &mut k.value.sysfs);
+                    k.value.signal = signal;
+                }
                 let mut s = k.value.clone();
-                iface::refresh(root, &dir, &mut s.sysfs);
                 // A driver without `ethtool -S` stays without it: only asked at the next re-read.
                 if root.is_live() && s.ethtool.stats.is_available() {
                     match ethtool_socket(&mut kept.ethtool) {
@@ -566,7 +582,7 @@ fn read(root: &Root, kept: &mut Kept) -> (Sample, KernelRecord) {
                     },
                     Avail::Unavailable(u) => Avail::Unavailable(u.clone()),
                 };
-                let Settings { sysfs, queues, irqs, ethtool } = s;
+                let Settings { sysfs, queues, irqs, ethtool, .. } = s;
                 Interface { name, sysfs, proc_net_dev, stats64, queues, irqs, ethtool }
             })
             .collect()
@@ -617,10 +633,11 @@ fn read_settings(
     kept: Option<&mut Kept>,
 ) -> Settings {
     let link = record.links.value().and_then(|ls| ls.iter().find(|l| l.ifname == name));
+    let live = root.is_live() && !root.is_recording();
     // rtnetlink gave every counter of statistics/ for all interfaces in one call; a capture
     // still records the files, so its replay reads them like a host.
     let sysfs = match link {
-        Some(_) if root.is_live() && !root.is_recording() => {
+        Some(_) if live => {
             let why = Unavailable::new(
                 format!("{}/{name}/statistics", iface::CLASS_NET),
                 STATS_FROM_NETLINK,
@@ -641,7 +658,8 @@ fn read_settings(
     };
     let queues = Arc::new(queues::read(root, name));
     let irqs = Arc::new(irq::read(root, &sysfs));
-    Settings { sysfs, queues, irqs, ethtool }
+    let signal = link.filter(|_| live).map(|l| l.signal);
+    Settings { sysfs, queues, irqs, ethtool, signal }
 }
 
 /// The UDP socket table: read when due (always for a one-shot sample), else the kept one.

@@ -194,3 +194,57 @@ fn a_live_sampler_follows_a_name_to_the_device_that_has_it_now() {
     assert_eq!(of(&after, "rxa"), (b, 1300), "rxa is now the device that was rxb");
     assert_eq!(of(&after, "rxb"), (a, 1400), "rxb is now the device that was rxa");
 }
+
+/// A live Sampler reads an interface's link state from sysfs again only when the rtnetlink dump
+/// it makes every sample shows the link changed: through up, carrier, promiscuous and allmulti
+/// changes (and none), its samples show what a one-shot read shows.
+#[test]
+fn a_live_sampler_sees_every_link_state_change_a_one_shot_read_sees() {
+    if !require_root("a_live_sampler_sees_every_link_state_change_a_one_shot_read_sees") {
+        return;
+    }
+    let ns = Netns::new("state");
+    ns.exec(&["ip", "link", "add", "rxa", "type", "veth", "peer", "rxb"]);
+    let steps: [&[&str]; 7] = [
+        &[],
+        &["link", "set", "rxa", "up"],
+        &["link", "set", "rxb", "up"],
+        &["link", "set", "rxa", "promisc", "on"],
+        &["link", "set", "rxa", "allmulticast", "on"],
+        &["link", "set", "rxb", "down"],
+        &["link", "set", "rxa", "promisc", "off"],
+    ];
+    let seen = ns.enter_with_sysfs(move || {
+        let mut sampler = rxpath::Sampler::new(rxpath::Root::live());
+        let mut seen = Vec::new();
+        for step in steps {
+            if !step.is_empty() {
+                let out = std::process::Command::new("ip").args(step).output().expect("ip");
+                assert!(
+                    out.status.success(),
+                    "ip {step:?}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            // Twice: once as the change is first seen, once with nothing new.
+            for _ in 0..2 {
+                seen.push((step, sampler.take(), rxpath::Sample::take(&rxpath::Root::live())));
+            }
+        }
+        seen
+    });
+    let state = |s: &rxpath::Sample| {
+        let i = s.interface("rxa").expect("rxa in the sample");
+        let y = &i.sysfs;
+        (y.flags.clone(), y.flag_names.clone(), y.operstate.clone(), y.carrier.clone())
+    };
+    for (step, sampled, once) in &seen {
+        assert_eq!(state(sampled), state(once), "after ip {step:?}");
+    }
+    let (_, last, _) = seen.last().expect("samples");
+    let names = &last.interface("rxa").expect("rxa").sysfs.flag_names;
+    assert!(
+        names.iter().any(|n| n == "ALLMULTI") && !names.iter().any(|n| n == "PROMISC"),
+        "{names:?}"
+    );
+}

@@ -17,7 +17,13 @@ use std::sync::LazyLock;
 pub const RTM_NEWLINK: u16 = 16;
 pub const RTM_GETLINK: u16 = 18;
 const IFLA_IFNAME: u16 = 3;
+const IFLA_OPERSTATE: u16 = 16;
+const IFLA_LINKMODE: u16 = 17;
 const IFLA_STATS64: u16 = 23;
+const IFLA_PROMISCUITY: u16 = 30;
+const IFLA_CARRIER: u16 = 33;
+const IFLA_CARRIER_CHANGES: u16 = 35;
+const IFLA_ALLMULTI: u16 = 61;
 /// sizeof(struct ifinfomsg): u8 family, u8 pad, u16 type, i32 index, u32 flags, u32 change.
 const IFINFOMSG_LEN: usize = 16;
 
@@ -60,6 +66,27 @@ pub struct Link {
     /// By the struct's field names; only as many as the kernel sent. Fields past the 25 known
     /// ones (a newer kernel) are kept as `field-N` (N = 0-based position).
     pub stats64: CounterMap,
+    /// What the dump tells of the link's state, to compare with a later dump (not recorded).
+    #[serde(skip)]
+    pub signal: LinkSignal,
+}
+
+/// Everything rtnetlink shows that the link state sysfs shows derives from: `ifi_flags`
+/// (`dev_get_flags`: `dev->flags` but promiscuous and allmulti as asked by users, plus RUNNING,
+/// LOWER_UP and DORMANT while the device runs), the operational state and link mode, carrier and
+/// its change count, and the promiscuity and allmulti counts that set `dev->flags`' own
+/// PROMISC and ALLMULTI. While two dumps give the same signal, sysfs' flags, operstate, carrier
+/// and dormant read the same. (IFLA_ALLMULTI is 6.6+; before it, an allmulti count the kernel
+/// itself raised shows in sysfs only.)
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LinkSignal {
+    flags: u32,
+    operstate: Option<u8>,
+    linkmode: Option<u8>,
+    carrier: Option<u8>,
+    carrier_changes: Option<u32>,
+    promiscuity: Option<u32>,
+    allmulti: Option<u32>,
 }
 
 /// Decodes an IFLA_STATS64 payload: as many u64 as it holds; trailing bytes short of a whole u64
@@ -85,21 +112,31 @@ pub fn parse_link(payload: &[u8]) -> Result<Link, ParseError> {
         ParseError::new(0, format!("RTM_NEWLINK of {} bytes has no ifinfomsg", payload.len()))
     })?;
     let ifindex = u32::from_ne_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]);
+    let flags = u32::from_ne_bytes([hdr[8], hdr[9], hdr[10], hdr[11]]);
     let attrs = payload.get(IFINFOMSG_LEN..).unwrap_or_default();
     let mut ifname = None;
     let mut stats64 = CounterMap::default();
+    let mut signal = LinkSignal { flags, ..LinkSignal::default() };
+    let u8_of = |p: &[u8]| p.first().copied();
+    let u32_of = |p: &[u8]| Some(u32::from_ne_bytes(p.get(..4)?.try_into().ok()?));
     for a in Attrs::new(attrs) {
         let a = a?;
         match a.kind {
             IFLA_IFNAME => ifname = Some(a.string()?),
             IFLA_STATS64 => stats64 = parse_stats64(a.payload),
+            IFLA_OPERSTATE => signal.operstate = u8_of(a.payload),
+            IFLA_LINKMODE => signal.linkmode = u8_of(a.payload),
+            IFLA_CARRIER => signal.carrier = u8_of(a.payload),
+            IFLA_CARRIER_CHANGES => signal.carrier_changes = u32_of(a.payload),
+            IFLA_PROMISCUITY => signal.promiscuity = u32_of(a.payload),
+            IFLA_ALLMULTI => signal.allmulti = u32_of(a.payload),
             _ => {}
         }
     }
     let ifname = ifname.ok_or_else(|| {
         ParseError::new(0, format!("RTM_NEWLINK for ifindex {ifindex} without IFLA_IFNAME"))
     })?;
-    Ok(Link { ifindex, ifname, stats64 })
+    Ok(Link { ifindex, ifname, stats64, signal })
 }
 
 /// The RTM_GETLINK dump request (all links, any family).
@@ -151,6 +188,32 @@ mod tests {
 
     fn u64s(v: &[u64]) -> Vec<u8> {
         v.iter().flat_map(|x| x.to_ne_bytes()).collect()
+    }
+
+    #[test]
+    fn the_link_state_signal_is_the_flags_and_every_state_attribute() {
+        let link = |flags: u32, carrier: u8, promiscuity: u32| {
+            let mut hdr = [0u8; IFINFOMSG_LEN];
+            hdr[4..8].copy_from_slice(&3i32.to_ne_bytes());
+            hdr[8..12].copy_from_slice(&flags.to_ne_bytes());
+            let b = MsgBuilder::new(RTM_NEWLINK, 0, 0)
+                .header(&hdr)
+                .attr_str(IFLA_IFNAME, "v0")
+                .attr(IFLA_OPERSTATE, &[6])
+                .attr(IFLA_CARRIER, &[carrier])
+                .attr_u32(IFLA_PROMISCUITY, promiscuity);
+            parse_link(&b.finish().split_off(16)).unwrap().signal
+        };
+        let s = link(0x11043, 1, 0);
+        assert_eq!(
+            (s.flags, s.operstate, s.carrier, s.promiscuity),
+            (0x11043, Some(6), Some(1), Some(0))
+        );
+        assert_eq!((s.carrier_changes, s.allmulti), (None, None), "not sent: absent");
+        assert_eq!(link(0x11043, 1, 0), s);
+        assert_ne!(link(0x1003, 1, 0), s);
+        assert_ne!(link(0x11043, 0, 0), s);
+        assert_ne!(link(0x11043, 1, 1), s);
     }
 
     #[test]
