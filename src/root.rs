@@ -75,6 +75,10 @@ struct OpenFiles {
     /// before (renames), the files kept open under it belong to the old one and are closed.
     /// With the generation they were last read in, like `OpenFile::used`.
     links: HashMap<String, (PathBuf, u64), FxBuild>,
+    /// Directories listed every sample (/sys/class/net), kept open and listed again from their
+    /// start: an open of a sysfs directory walks its path, a twentieth of a cold sample.
+    /// With the generation they were last listed in.
+    dirs: HashMap<String, (fs::File, u64), FxBuild>,
 }
 
 struct OpenFile {
@@ -85,6 +89,23 @@ struct OpenFile {
 }
 
 impl OpenFiles {
+    /// The symlinks of the directory `key`, listed through its kept descriptor from the start
+    /// (opened by `path` when not kept, or when the kept one fails: a removed directory).
+    fn list_symlinks(&mut self, key: &str, path: impl Fn() -> PathBuf) -> io::Result<Vec<String>> {
+        let generation = self.generation;
+        if let Some((dir, used)) = self.dirs.get_mut(key) {
+            if let Ok(names) = symlinks_in(dir) {
+                *used = generation;
+                return Ok(names);
+            }
+            self.dirs.remove(key);
+        }
+        let dir = fs::File::open(path())?;
+        let names = symlinks_in(&dir)?;
+        self.dirs.insert(key.to_string(), (dir, generation));
+        Ok(names)
+    }
+
     fn forget_under(&mut self, kernel_dir: &str) {
         let under = format!("{}/", kernel_dir.trim_end_matches('/'));
         self.files.retain(|k, _| !k.starts_with(&under));
@@ -142,6 +163,43 @@ fn open_noatime(path: &Path) -> io::Result<fs::File> {
     match fs::OpenOptions::new().read(true).custom_flags(libc::O_NOATIME).open(path) {
         Err(e) if e.raw_os_error() == Some(libc::EPERM) => fs::File::open(path),
         r => r,
+    }
+}
+
+/// The names of the symlinks in an open directory, read from its start with getdents64 (each
+/// entry carries its type, so nothing is stat'ed).
+fn symlinks_in(dir: &fs::File) -> io::Result<Vec<String>> {
+    // SAFETY: lseek on a descriptor the File owns.
+    if unsafe { libc::lseek(dir.as_raw_fd(), 0, libc::SEEK_SET) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut names = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        // SAFETY: the kernel writes at most `buf.len()` bytes of dirent records into `buf`.
+        let n = unsafe {
+            libc::syscall(libc::SYS_getdents64, dir.as_raw_fd(), buf.as_mut_ptr(), buf.len())
+        };
+        let n = match n {
+            0 => return Ok(names),
+            n if n > 0 => n as usize,
+            _ => return Err(io::Error::last_os_error()),
+        };
+        // struct linux_dirent64: u64 d_ino, i64 d_off, u16 d_reclen, u8 d_type, then the
+        // NUL-terminated name.
+        let mut at = 0;
+        while at + 19 < n {
+            let reclen = usize::from(u16::from_ne_bytes([buf[at + 16], buf[at + 17]]));
+            if reclen < 20 || at + reclen > n {
+                return Err(io::Error::other("getdents64 returned a malformed record"));
+            }
+            let name = &buf[at + 19..at + reclen];
+            let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
+            if buf[at + 18] == libc::DT_LNK {
+                names.push(String::from_utf8_lossy(name).into_owned());
+            }
+            at += reclen;
+        }
     }
 }
 
@@ -249,6 +307,7 @@ impl Root {
             base_checked: None,
             period: 1,
             links: HashMap::default(),
+            dirs: HashMap::default(),
         }));
         self
     }
@@ -263,6 +322,7 @@ impl Root {
             let oldest = o.generation.saturating_sub(rounds.saturating_sub(1));
             o.files.retain(|_, f| f.used >= oldest);
             o.links.retain(|_, (_, used)| *used >= oldest);
+            o.dirs.retain(|_, (_, used)| *used >= oldest);
             o.generation += 1;
         }
     }
@@ -463,16 +523,25 @@ impl Root {
         if !self.live || self.recorder.is_some() {
             return None;
         }
-        Some(fs::read_dir(self.path(kernel_path)).and_then(|rd| {
-            let mut names = Vec::new();
-            for entry in rd {
-                let entry = entry?;
-                if entry.file_type()?.is_symlink() {
-                    names.push(entry.file_name().to_string_lossy().into_owned());
+        let listed = match &self.open {
+            Some(m) => m
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .list_symlinks(kernel_path, || self.path(kernel_path)),
+            None => fs::read_dir(self.path(kernel_path)).and_then(|rd| {
+                let mut names = Vec::new();
+                for entry in rd {
+                    let entry = entry?;
+                    if entry.file_type()?.is_symlink() {
+                        names.push(entry.file_name().to_string_lossy().into_owned());
+                    }
                 }
-            }
+                Ok(names)
+            }),
+        };
+        Some(listed.map(|mut names| {
             names.sort();
-            Ok(names)
+            names
         }))
     }
 

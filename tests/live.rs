@@ -183,8 +183,15 @@ fn a_live_sampler_follows_a_name_to_the_device_that_has_it_now() {
         ip(&["link", "set", "rxa", "name", "rxt"]);
         ip(&["link", "set", "rxb", "name", "rxa"]);
         ip(&["link", "set", "rxt", "name", "rxb"]);
+        ip(&["link", "add", "rxn", "type", "veth", "peer", "rxm"]);
         (before, sampler.take())
     });
+    assert!(before.interface("rxn").is_none());
+    assert!(
+        after.interface("rxn").is_some() && after.interface("rxm").is_some(),
+        "new ones listed"
+    );
+    assert!(after.interface("rxt").is_none(), "a name gone is not listed");
     let of = |s: &rxpath::Sample, name: &str| {
         let i = s.interface(name).unwrap_or_else(|| panic!("{name} in the sample"));
         (*i.sysfs.ifindex.value().expect("ifindex"), *i.sysfs.mtu.value().expect("mtu"))

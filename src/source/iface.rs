@@ -571,6 +571,9 @@ mod tests {
         let by_type = list_dirs(&Root::live());
         let by_link = list_dirs(&Root::live().recording());
         assert_eq!(by_type, by_link);
+        // A sampler's root lists through the directory it keeps open, from the start each time.
+        let kept = Root::live().keep_open();
+        assert_eq!((list_dirs(&kept), list_dirs(&kept)), (by_link.clone(), by_link.clone()));
         assert!(by_type.value().is_some_and(|l| l.iter().any(|(n, _)| n == "lo")), "{by_type:?}");
     }
 
