@@ -1046,7 +1046,12 @@ fn socket_rates(
         };
         // Kernels before 2.6.34 print no per-socket drops: nothing to tell per socket.
         let Some(ld) = ls.drops else { continue };
-        let (presence, drops) = match earlier.map(|es| then.opt(es.drops)) {
+        let ed = earlier.map(|es| then.opt(es.drops));
+        // Most sockets dropped nothing: told apart before any rate is made for them.
+        if ed == Some(Some(ld)) {
+            continue;
+        }
+        let (presence, drops) = match ed {
             // sk_drops: an atomic_t printed with %u, never cleared while the socket lives.
             Some(Some(ed)) => (Presence::Both, counter_wrapping_u32(ed, ld, secs)),
             Some(None) => (Presence::Both, not_printed()),
