@@ -4,7 +4,7 @@
 //! Moving: the host is written at tick 0, then rewritten in place one tick later before each
 //! refresh, so every counter moves as on a busy host (every NIC IRQ fires, sockets drop) and the
 //! sampler re-reads files it keeps open, from caches the rewrite has cooled. Static: the tree as
-//! the generator wrote it, read again each refresh (`rxpath watch --root` on it). Each refresh
+//! the generator wrote it, read again each refresh, as on a quiet host. Each refresh
 //! is what `watch` does every interval: a sample (`Sampler::take`), the report over the interval
 //! (`Report::over`: rates, drop path, findings, tables) and one frame drawn (160×50, ratatui's
 //! test backend). Only those are timed, in this thread's CPU time; writing the tree is not.
