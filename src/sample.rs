@@ -435,18 +435,21 @@ fn read(root: &Root, kept: &mut Kept) -> (Sample, KernelRecord) {
         Avail::Unavailable(u) => (Avail::Unavailable(u), Vec::new()),
     };
     let name_list = names.value().map(Vec::as_slice).unwrap_or(&[]);
+    // Each name's link in the live dump: found once, by hash (a container host has thousands).
+    let live_links = links.as_ref().and_then(|l| l.value()).map(Vec::as_slice).unwrap_or(&[]);
+    let live_at = positions(name_list, live_links.iter().map(|l| l.ifname.as_str()));
     // Each interface whose kept settings still hold, with its directory (as listing it found);
     // `None` for one read afresh now.
     let kept_dirs: Vec<Option<String>> = name_list
         .iter()
         .zip(dirs)
-        .map(|(name, dir)| {
+        .zip(&live_at)
+        .map(|((name, dir), at)| {
             let (c, k) = (kept.clock.as_ref()?, kept.interfaces.get(name)?);
             // The device behind the name, by its ifindex: from the link dump when it has the name
             // (in the sampler's own network namespace sysfs and rtnetlink agree), else from sysfs.
-            let linked = links.as_ref().and_then(|l| l.value()?.iter().find(|l| l.ifname == *name));
-            let ifindex = match linked {
-                Some(l) => Avail::Value(l.ifindex),
+            let ifindex = match at {
+                Some(i) => Avail::Value(live_links[*i].ifindex),
                 None => iface::read_ifindex(root, &dir),
             };
             if ifindex != k.value.sysfs.ifindex {
@@ -476,18 +479,24 @@ fn read(root: &Root, kept: &mut Kept) -> (Sample, KernelRecord) {
     // once the IRQ counts are read (the mapping may fall back to /proc/interrupts).
     let mut fresh = Vec::new();
     let mut settings = Vec::new();
-    let links_now = if live_sampler { record.links.value() } else { None };
-    for (name, dir) in name_list.iter().zip(kept_dirs) {
+    // The record's links are the live dump's (the same positions), or a capture's.
+    let link_at = match live_sampler {
+        true => live_at,
+        false => {
+            let recorded = record.links.value().map(Vec::as_slice).unwrap_or(&[]);
+            positions(name_list, recorded.iter().map(|l| l.ifname.as_str()))
+        }
+    };
+    let record_links = record.links.value().map(Vec::as_slice).unwrap_or(&[]);
+    for ((name, dir), at) in name_list.iter().zip(kept_dirs).zip(&link_at) {
+        let link = at.map(|i| &record_links[i]);
         let kept_one = dir.and_then(|dir| Some((kept.interfaces.get_mut(name)?, dir)));
         let s = match kept_one {
             Some((k, dir)) => {
                 // The link state is read again unless the live link dump shows it as it was
                 // when it was last read (the dump is made every sample anyway): a dozen reads
                 // fewer a sample on a quiet host. The kept copy holds what was read last.
-                let signal = match &links_now {
-                    Some(ls) => ls.iter().find(|l| l.ifname == *name).map(|l| l.signal),
-                    None => None,
-                };
+                let signal = link.filter(|_| live_sampler).map(|l| l.signal);
                 if signal.is_none() || signal != k.value.signal {
                     iface::refresh(root, &dir, &mut k.value.sysfs);
                     k.value.signal = signal;
@@ -518,7 +527,7 @@ fn read(root: &Root, kept: &mut Kept) -> (Sample, KernelRecord) {
             }
             None => {
                 fresh.push(settings.len());
-                read_settings(root, name, &record, sampler.then_some(&mut *kept))
+                read_settings(root, name, link, &record, sampler.then_some(&mut *kept))
             }
         };
         settings.push(s);
@@ -554,14 +563,19 @@ fn read(root: &Root, kept: &mut Kept) -> (Sample, KernelRecord) {
     }
     kept.interfaces.retain(|name, _| name_list.contains(name));
 
+    let dev_at = match &proc_dev {
+        Avail::Value(d) => positions(name_list, d.interfaces.iter().map(|r| r.name.as_str())),
+        Avail::Unavailable(_) => Vec::new(),
+    };
     let interfaces = names.map(|names| {
         names
             .into_iter()
             .zip(settings)
-            .map(|(name, s)| {
+            .enumerate()
+            .map(|(i, (name, s))| {
                 // Names are unique: each row's counters move into their one interface.
                 let proc_net_dev = match &mut proc_dev {
-                    Avail::Value(d) => match d.interfaces.iter_mut().find(|r| r.name == name) {
+                    Avail::Value(d) => match dev_at[i].map(|at| &mut d.interfaces[at]) {
                         Some(r) => Avail::Value(std::mem::take(&mut r.counters)),
                         None => Avail::missing(
                             "/proc/net/dev",
@@ -572,7 +586,7 @@ fn read(root: &Root, kept: &mut Kept) -> (Sample, KernelRecord) {
                 };
                 // A sampler's record ends with this sample: its counters move, not copied.
                 let stats64 = match &mut record.links {
-                    Avail::Value(ls) => match ls.iter_mut().find(|l| l.ifname == name) {
+                    Avail::Value(ls) => match link_at[i].map(|at| &mut ls[at]) {
                         Some(l) if sampler => Avail::Value(std::mem::take(&mut l.stats64)),
                         Some(l) => Avail::Value(l.stats64.clone()),
                         None => Avail::missing(
@@ -625,14 +639,23 @@ fn read(root: &Root, kept: &mut Kept) -> (Sample, KernelRecord) {
     (sample, record)
 }
 
-/// One interface's settings read now. `kept` (a live sampler) lends its ethtool socket.
+/// Where each of `names` stands among `keys` (names are unique in both), by one hash of `keys`
+/// rather than a search per name.
+fn positions<'a>(names: &[String], keys: impl Iterator<Item = &'a str>) -> Vec<Option<usize>> {
+    let at: HashMap<&str, usize, crate::fxhash::FxBuild> =
+        keys.enumerate().map(|(i, k)| (k, i)).collect();
+    names.iter().map(|n| at.get(n.as_str()).copied()).collect()
+}
+
+/// One interface's settings read now; `link` is its link in the record. `kept` (a live sampler)
+/// lends its ethtool socket.
 fn read_settings(
     root: &Root,
     name: &str,
+    link: Option<&netlink::Link>,
     record: &KernelRecord,
     kept: Option<&mut Kept>,
 ) -> Settings {
-    let link = record.links.value().and_then(|ls| ls.iter().find(|l| l.ifname == name));
     let live = root.is_live() && !root.is_recording();
     // rtnetlink gave every counter of statistics/ for all interfaces in one call; a capture
     // still records the files, so its replay reads them like a host.
