@@ -3,6 +3,8 @@
 //!
 //! One place for this knowledge, so the settings view, the drop path and the rules agree.
 
+use crate::source::Name;
+
 /// Driver counters that count receive drops, by the names drivers use (KERNEL.md §1.5).
 pub fn is_drop_counter(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
@@ -46,16 +48,16 @@ pub fn rx_queue_counter(name: &str) -> Option<(u32, &str)> {
 /// One rx queue's counters sorted into packets and drops: the kernel's netdev qstats names when
 /// the queue has qstats (`rx-packets`; `rx-hw-drops`, `rx-hw-drop-overruns`, `rx-alloc-fail`, ...),
 /// else the driver's per-queue `ethtool -S` names for queue `index` (see `rx_queue_counter`).
-/// Generic over the name and value so a sample's counters and their rates are sorted alike.
-pub fn split_rx_queue<'a, Q: AsRef<str> + 'a, D: AsRef<str> + 'a, V: 'a>(
-    qstats: Option<impl IntoIterator<Item = (&'a Q, V)>>,
-    driver: impl IntoIterator<Item = (&'a D, V)>,
+/// Generic over the value so a sample's counters and their rates are sorted alike.
+pub fn split_rx_queue<'a, V: 'a>(
+    qstats: Option<impl IntoIterator<Item = (&'a Name, V)>>,
+    driver: impl IntoIterator<Item = (&'a Name, V)>,
     index: u32,
 ) -> (Vec<V>, Vec<V>) {
     let (mut packets, mut drops) = (Vec::new(), Vec::new());
     if let Some(q) = qstats {
         for (k, v) in q {
-            let k = k.as_ref();
+            let k = k.as_str();
             if k == "rx-packets" {
                 packets.push(v);
             } else if k.starts_with("rx-") && (k.contains("drop") || k.contains("fail")) {
@@ -65,7 +67,7 @@ pub fn split_rx_queue<'a, Q: AsRef<str> + 'a, D: AsRef<str> + 'a, V: 'a>(
         return (packets, drops);
     }
     for (k, v) in driver {
-        match rx_queue_counter(k.as_ref()) {
+        match rx_queue_counter(k) {
             Some((n, "packets")) if n == index => packets.push(v),
             Some((n, rest)) if n == index && is_drop_counter(rest) => drops.push(v),
             _ => {}
