@@ -528,16 +528,7 @@ impl Root {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .list_symlinks(kernel_path, || self.path(kernel_path)),
-            None => fs::read_dir(self.path(kernel_path)).and_then(|rd| {
-                let mut names = Vec::new();
-                for entry in rd {
-                    let entry = entry?;
-                    if entry.file_type()?.is_symlink() {
-                        names.push(entry.file_name().to_string_lossy().into_owned());
-                    }
-                }
-                Ok(names)
-            }),
+            None => fs::File::open(self.path(kernel_path)).and_then(|dir| symlinks_in(&dir)),
         };
         Some(listed.map(|mut names| {
             names.sort();
