@@ -202,6 +202,31 @@ fn a_live_sampler_follows_a_name_to_the_device_that_has_it_now() {
     assert_eq!(of(&after, "rxb"), (a, 1400), "rxb is now the device that was rxa");
 }
 
+/// Waits until the kernel's link watch has brought `dev`'s operational state in line with its
+/// flags and carrier (it does so asynchronously, up to a second later), so that reads a moment
+/// apart see the same state.
+fn settle(dev: &str) {
+    let attr = |a: &str| std::fs::read_to_string(format!("/sys/class/net/{dev}/{a}"));
+    for _ in 0..250 {
+        let up = attr("flags")
+            .ok()
+            .and_then(|f| u32::from_str_radix(f.trim().trim_start_matches("0x"), 16).ok())
+            .is_some_and(|f| f & 1 != 0);
+        let carrier = attr("carrier").is_ok_and(|c| c.trim() == "1");
+        let operstate = attr("operstate").unwrap_or_default();
+        let want = match (up, carrier) {
+            (false, _) => "down",
+            (true, true) => "up",
+            (true, false) => "lowerlayerdown",
+        };
+        if operstate.trim() == want {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("{dev}: operstate did not settle within 5 s");
+}
+
 /// A live Sampler reads an interface's link state from sysfs again only when the rtnetlink dump
 /// it makes every sample shows the link changed: through up, carrier, promiscuous and allmulti
 /// changes (and none), its samples show what a one-shot read shows.
@@ -233,6 +258,7 @@ fn a_live_sampler_sees_every_link_state_change_a_one_shot_read_sees() {
                     String::from_utf8_lossy(&out.stderr)
                 );
             }
+            settle("rxa");
             // Twice: once as the change is first seen, once with nothing new.
             for _ in 0..2 {
                 seen.push((step, sampler.take(), rxpath::Sample::take(&rxpath::Root::live())));
