@@ -40,13 +40,10 @@ fn report(dir: &Path, extra: &[&str]) -> String {
 }
 
 fn cpu_rows(text: &str) -> usize {
-    // The settings view's table (the findings' remedies may also say "per CPU").
-    let table = text.split("per CPU (softnet_stat").nth(1).unwrap();
-    table
-        .lines()
-        .skip(2)
-        .take_while(|l| l.starts_with("  ") && !l.contains("busiest") && !l.contains(" sums "))
-        .count()
+    // The Per CPU table: a header, then rows up to the blank line or the note under it.
+    let table = text.split("── Per CPU ").nth(1).unwrap();
+    let is_note = |l: &str| l.contains(" sums ") || l.contains("busiest");
+    table.lines().skip(2).take_while(|l| !l.is_empty() && !is_note(l)).count()
 }
 
 #[test]
@@ -56,12 +53,13 @@ fn big_host_is_summarised_by_default() {
     let text = report(dir.path(), &[]);
     assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
     assert_eq!(cpu_rows(&text), 9, "the 8 busiest CPUs and one line for the other 472:\n{text}");
-    assert!(text.contains("  +472 "), "{text}");
-    assert!(text.contains("the 8 busiest of 480 CPUs"), "{text}");
+    assert!(text.contains("\n+472 "), "{text}");
+    assert!(text.contains("The 8 busiest of 480 CPUs by drops"), "{text}");
     assert!(
-        text.contains("8 of 480 CPUs shown, the busiest by drops"),
-        "the rates table is summarised too:\n{text}"
+        text.contains("per CPU: the Per CPU table above"),
+        "a snapshot shows its per-CPU totals once:\n{text}"
     );
+    assert!(!text.contains("per CPU (softnet_stat"), "{text}");
     assert!(text.contains("… 56 more rx queues (--queues all)"), "{text}");
     assert!(text.contains("eth0: 65 IRQs"), "{text}");
     assert!(text.contains("on 64 CPUs (0-63)"), "{text}");
@@ -148,4 +146,27 @@ fn bad_interval_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("`soon` is not a duration") && err.contains("500ms"), "{err}");
+}
+
+#[test]
+fn per_cpu_totals_appear_once_in_a_snapshot_and_beside_the_rates_over_an_interval() {
+    use rxpath::render::report::render;
+    use rxpath::render::text::TextOptions;
+    use rxpath::report::Report;
+    use rxpath::{Root, Sample};
+    let (t0, t1) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let spec = synth::Spec::small();
+    synth::write(t0.path(), &spec, 0).unwrap();
+    synth::write(t1.path(), &spec, 1).unwrap();
+    let (s0, s1) = (Sample::take(&Root::at(t0.path())), Sample::take(&Root::at(t1.path())));
+    let opt = TextOptions::default();
+    let snapshot = render(&Report::since_boot(s1.clone(), None), &opt);
+    assert!(snapshot.contains("── Per CPU "), "{snapshot}");
+    assert!(!snapshot.contains("per CPU (softnet_stat"), "{snapshot}");
+    assert!(snapshot.contains("per CPU: the Per CPU table above"), "{snapshot}");
+    // Over an interval the Per CPU table holds rates, so the totals since boot keep their table.
+    let interval = render(&Report::over(&s0, s1, None), &opt);
+    assert!(interval.contains("── Per CPU "), "{interval}");
+    assert!(interval.contains("per CPU (softnet_stat"), "{interval}");
+    assert!(!interval.contains("per CPU: the Per CPU table above"), "{interval}");
 }

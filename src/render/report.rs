@@ -5,7 +5,7 @@ use super::layout::{Table, count, rule, wrap};
 use super::text::{self, CpuSelection, TextOptions};
 use crate::diagnose::{Finding, Remedy, Severity, rate};
 use crate::path::{Amount, Stage};
-use crate::report::{Basis, Report};
+use crate::report::{Basis, CpuRow, Report};
 
 /// Rows of the per-CPU and per-queue tables before the rest are summed.
 const TOP_ROWS: usize = 8;
@@ -27,7 +27,7 @@ pub fn render(r: &Report, opt: &TextOptions) -> String {
     socket_table(r, &mut out);
     out.push(String::new());
     out.push(rule("Settings and totals since boot, stage by stage"));
-    text::stages(&r.sample, opt, &mut out);
+    text::stages(&r.sample, opt, r.basis == Basis::SinceBoot, &mut out);
     let mut s = out.join("\n");
     s.push('\n');
     s
@@ -195,17 +195,13 @@ fn cpu_table(r: &Report, opt: &TextOptions, out: &mut Vec<String>) {
     if r.cpus.is_empty() {
         return;
     }
-    let mut rows: Vec<_> = r.cpus.iter().collect();
-    let total = rows.len();
-    let keep = |cpu: u32| match &opt.cpus {
-        CpuSelection::All => true,
-        CpuSelection::List(l) => l.contains(&cpu),
-        CpuSelection::Auto => true,
+    let mut rows: Vec<&CpuRow> = match &opt.cpus {
+        CpuSelection::List(l) => r.cpus.iter().filter(|c| l.contains(&c.cpu)).collect(),
+        _ => r.cpus.iter().collect(),
     };
-    rows.retain(|c| keep(c.cpu));
     if opt.cpus == CpuSelection::Auto && rows.len() > TOP_ROWS * 2 {
         // The busiest by drops, then squeezes, then packets.
-        let key = |c: &&crate::report::CpuRow| {
+        let key = |c: &&CpuRow| {
             let n = |a: Option<Amount>| a.map_or(0, |a| a.count);
             (n(c.dropped), n(c.time_squeeze), n(c.processed))
         };
@@ -239,15 +235,38 @@ fn cpu_table(r: &Report, opt: &TextOptions, out: &mut Vec<String>) {
             c.softirq_share.map_or("-".into(), |s| format!("{:.1}", s * 100.0)),
         ]);
     }
+    // The CPUs not shown, summed, so the columns still add up to the host's totals.
+    let shown: std::collections::BTreeSet<u32> = rows.iter().map(|c| c.cpu).collect();
+    let hidden: Vec<&CpuRow> = r.cpus.iter().filter(|c| !shown.contains(&c.cpu)).collect();
+    if !hidden.is_empty() {
+        let sum = |f: fn(&CpuRow) -> Option<Amount>| {
+            hidden.iter().filter_map(|c| f(c)).reduce(Amount::plus)
+        };
+        t.row(vec![
+            format!("+{}", hidden.len()),
+            amount(r, sum(|c| c.irqs)),
+            amount(r, sum(|c| c.net_rx)),
+            amount(r, sum(|c| c.processed)),
+            amount(r, sum(|c| c.dropped)),
+            amount(r, sum(|c| c.time_squeeze)),
+            amount(r, sum(|c| c.received_rps)),
+            String::new(),
+            String::new(),
+        ]);
+    }
     out.extend(t.render(0));
-    if rows.len() < total {
-        out.extend(wrap(
-            0,
-            &format!(
-                "{} of {total} CPUs shown, the busiest by drops, squeezes and packets (--cpus all).",
-                rows.len()
+    if !hidden.is_empty() {
+        let note = match opt.cpus {
+            CpuSelection::List(_) => format!("+{} sums the CPUs not listed.", hidden.len()),
+            _ => format!(
+                "The {} busiest of {} CPUs by drops, squeezes and packets; +{} sums the rest \
+                 (--cpus all).",
+                rows.len(),
+                r.cpus.len(),
+                hidden.len()
             ),
-        ));
+        };
+        out.extend(wrap(0, &note));
     }
 }
 

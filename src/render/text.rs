@@ -35,17 +35,19 @@ pub fn render(s: &Sample, opt: &TextOptions) -> String {
     let mut out: Vec<String> = Vec::new();
     header(s, &mut out);
     out.push("Counters are totals since boot (or since the device appeared).".into());
-    stages(s, opt, &mut out);
+    stages(s, opt, false, &mut out);
     let mut text = out.join("\n");
     text.push('\n');
     text
 }
 
 /// Every stage's settings and totals, in path order, then what could not be read.
-pub fn stages(s: &Sample, opt: &TextOptions, out: &mut Vec<String>) {
+/// `per_cpu_shown`: the caller already showed the per-CPU totals since boot (a snapshot
+/// report's Per CPU table), so the softirq stage points there instead of repeating them.
+pub fn stages(s: &Sample, opt: &TextOptions, per_cpu_shown: bool, out: &mut Vec<String>) {
     nic_stage(s, opt, out);
     irq_stage(s, opt, out);
-    softirq_stage(s, opt, out);
+    softirq_stage(s, opt, per_cpu_shown, out);
     backlog_stage(s, out);
     ip_stage(s, out);
     transport_stage(s, out);
@@ -400,7 +402,7 @@ fn sysctl_items(s: &Sample, names: &[&str]) -> Vec<String> {
         .collect()
 }
 
-fn softirq_stage(s: &Sample, opt: &TextOptions, out: &mut Vec<String>) {
+fn softirq_stage(s: &Sample, opt: &TextOptions, per_cpu_shown: bool, out: &mut Vec<String>) {
     out.push(String::new());
     out.push(rule("3 Softirq and NAPI"));
     out.extend(pack(
@@ -431,7 +433,11 @@ fn softirq_stage(s: &Sample, opt: &TextOptions, out: &mut Vec<String>) {
             napi_line(s, i, out);
         }
     }
-    cpu_table(s, opt, out);
+    if per_cpu_shown {
+        out.push("per CPU: the Per CPU table above (the same totals since boot)".into());
+    } else {
+        cpu_table(s, opt, out);
+    }
 }
 
 /// The interface's NAPI instances (netdev netlink): which IRQ drives each, and whether it polls
