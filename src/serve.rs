@@ -10,7 +10,9 @@
 //! Slow or idle clients cannot hold the exporter: the request head must arrive within
 //! `HEADER_READ_TIMEOUT`, a connection lives at most `CONNECTION_DEADLINE` (then it finishes the
 //! request in flight and closes), and at most `MAX_CONNECTIONS` are open at once (more are closed on
-//! accept). SIGTERM and SIGINT stop the server; `run` returns the signal's number.
+//! accept). SIGTERM and SIGINT stop the server: it stops accepting, lets the requests in flight
+//! finish (within `SHUTDOWN_GRACE`), closes idle keep-alive connections, and `run` returns the
+//! signal's number.
 
 use crate::render::prometheus::{self, Scrape};
 use crate::root::Root;
@@ -27,7 +29,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::{Semaphore, oneshot, watch};
 
 /// Where `serve` listens unless told otherwise: loopback only, so exposing the host's counters to
 /// the network is a choice (`--listen 0.0.0.0:9417`).
@@ -106,18 +108,19 @@ pub fn run(
         let mut term = caught(SignalKind::terminate(), "SIGTERM")?;
         let mut int = caught(SignalKind::interrupt(), "SIGINT")?;
         let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+        let (stop, stopping) = watch::channel(false);
         ready(addr);
-        loop {
+        let sig = loop {
             tokio::select! {
-                _ = term.recv() => return Ok(libc::SIGTERM),
-                _ = int.recv() => return Ok(libc::SIGINT),
+                _ = term.recv() => break libc::SIGTERM,
+                _ = int.recv() => break libc::SIGINT,
                 accepted = listener.accept() => match accepted {
                     Ok((stream, _)) => {
                         // Over the limit the stream is dropped here: closed at once.
                         if let Ok(slot) = Arc::clone(&slots).try_acquire_owned() {
-                            let tx = tx.clone();
+                            let (tx, stopping) = (tx.clone(), stopping.clone());
                             tokio::spawn(async move {
-                                connection(stream, tx).await;
+                                connection(stream, tx, stopping).await;
                                 drop(slot);
                             });
                         }
@@ -129,7 +132,13 @@ pub fn run(
                     }
                 },
             }
-        }
+        };
+        // New connections are refused from here; the open ones answer what they were asked.
+        drop(listener);
+        let _ = stop.send(true);
+        let all = u32::try_from(MAX_CONNECTIONS).unwrap_or(u32::MAX);
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, slots.acquire_many(all)).await;
+        Ok(sig)
     })
 }
 
@@ -148,7 +157,11 @@ fn sample_loop(root: Root, rx: &mpsc::Receiver<Waiter>) {
     }
 }
 
-async fn connection(stream: tokio::net::TcpStream, scrapes: mpsc::Sender<Waiter>) {
+async fn connection(
+    stream: tokio::net::TcpStream,
+    scrapes: mpsc::Sender<Waiter>,
+    mut stopping: watch::Receiver<bool>,
+) {
     let _ = stream.set_nodelay(true);
     let service = service_fn(move |req| {
         let scrapes = scrapes.clone();
@@ -159,9 +172,12 @@ async fn connection(stream: tokio::net::TcpStream, scrapes: mpsc::Sender<Waiter>
     http.timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT).max_buf_size(16 * 1024);
     let conn = http.serve_connection(TokioIo::new(stream), service);
     let mut conn = std::pin::pin!(conn);
+    // At the deadline or when the server stops: the request in flight is answered, an idle
+    // keep-alive connection is closed.
     tokio::select! {
         _ = conn.as_mut() => return,
         () = tokio::time::sleep(CONNECTION_DEADLINE) => {}
+        _ = stopping.wait_for(|&s| s) => {}
     }
     conn.as_mut().graceful_shutdown();
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, conn).await;

@@ -482,6 +482,34 @@ fn an_idle_client_blocks_nothing_and_is_cut_off() {
 }
 
 #[test]
+fn sigterm_answers_the_request_in_flight_then_stops() {
+    let server = Server::start(&[]);
+    let mut asking = TcpStream::connect(server.addr).expect("connect");
+    asking.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n").unwrap();
+    let mut idle = TcpStream::connect(server.addr).expect("connect");
+    // Both connections accepted and the first request half read before the signal.
+    std::thread::sleep(Duration::from_millis(200));
+    // SAFETY: kill on our own child's pid.
+    unsafe { libc::kill(server.child.id() as i32, libc::SIGTERM) };
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(TcpStream::connect(server.addr).is_err(), "no new connection once stopping");
+    asking.write_all(b"Connection: close\r\n\r\n").unwrap();
+    asking.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut reply = String::new();
+    asking.read_to_string(&mut reply).expect("the answer, then the close");
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    assert!(reply.contains("rxpath_stage_dropped_packets_total"), "{reply}");
+    // The idle keep-alive connection is closed, not waited for.
+    idle.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let t = Instant::now();
+    let mut buf = Vec::new();
+    let _ = idle.read_to_end(&mut buf);
+    assert!(t.elapsed() < Duration::from_secs(3), "idle closed after {:?}", t.elapsed());
+    let (code, stderr) = server.stop(libc::SIGTERM);
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+#[test]
 fn bad_addresses_are_clear_errors() {
     let out = Command::new(rxpath_bin()).args(["serve", "--listen", "nowhere"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
