@@ -111,8 +111,9 @@ a reset.\n\n\
 Listens on 127.0.0.1:9417 unless --listen says otherwise (0.0.0.0:9417 for every interface, \
 port 0 for any free port); the bound address is printed on standard error. A client must send \
 its request head within 3 s, a connection lasts at most 5 s, at most 64 are open at once. \
-SIGTERM or SIGINT stop it with exit code 0, after answering the requests already received; a bad address or a port in use exits 2. Run it as \
-root to export the parts that need root (driver counters, socket details)."
+SIGTERM or SIGINT stop it with exit code 0, after answering the requests already received; a \
+bad address or a port in use exits 2. Run it as root to export the parts that need root (driver \
+counters, socket details)."
     )]
     Serve(ServeArgs),
 }
