@@ -891,8 +891,10 @@ fn qstats_rates<'a>(
                 Pair::Both(e, l) => queue_rates(l, Presence::Both, |_| {
                     counter_map(&e.counters, &l.counters, secs, true, then)
                 }),
-                Pair::New(l) => queue_rates(l, Presence::New, |q| names_as(q, Rate::New)),
-                Pair::Gone(e) => queue_rates(e, Presence::Gone, |q| names_as(q, Rate::Gone)),
+                Pair::New(l) => queue_rates(l, Presence::New, |q| all_as(&q.counters, &Rate::New)),
+                Pair::Gone(e) => {
+                    queue_rates(e, Presence::Gone, |q| all_as(&q.counters, &Rate::Gone))
+                }
             })
             .collect()
     });
@@ -900,8 +902,8 @@ fn qstats_rates<'a>(
         let (e, l) = (of(e), of(l));
         match (e.first(), l.first()) {
             (Some(e), Some(l)) => counter_map(&e.counters, &l.counters, secs, false, then),
-            (None, Some(l)) => names_as(l, Rate::New),
-            (Some(e), None) => names_as(e, Rate::Gone),
+            (None, Some(l)) => all_as(&l.counters, &Rate::New),
+            (Some(e), None) => all_as(&e.counters, &Rate::Gone),
             (None, None) => Rates::default(),
         }
     });
@@ -914,10 +916,6 @@ fn queue_rates(
     counters: impl FnOnce(&QStats) -> Rates,
 ) -> QueueRates {
     QueueRates { queue_type: q.queue_type, queue_id: q.queue_id, presence, counters: counters(q) }
-}
-
-fn names_as(q: &QStats, rate: Rate) -> Rates {
-    all_as(&q.counters, &rate)
 }
 
 // ---- SNMP ----

@@ -252,10 +252,8 @@ pub fn net_dir(root: &Root, name: &str) -> String {
         return format!("{CLASS_NET}/invalid-interface-name");
     }
     let class = format!("{CLASS_NET}/{name}");
-    if root.read_link(&class).is_ok() || root.read_dir(&class).is_ok() {
-        return class;
-    }
-    canonical(root, &class).unwrap_or(class)
+    // No such entry: the path itself, whose every read then fails as the interface is gone.
+    entry_dir(root, class.clone()).unwrap_or(class)
 }
 
 /// The target of a sysfs symlink as the kernel wrote it. Falls back to a regular file whose whole
