@@ -276,7 +276,7 @@ impl Delta {
         }
         let interval = interval(eh, &later.host);
         let secs = interval.value().map(|i| i.secs);
-        let udp_part = |e: &Avail<Vec<udp::UdpSocket>>, l: &Avail<Vec<udp::UdpSocket>>| {
+        let udp_part = |e: &Avail<udp::Sockets>, l: &Avail<udp::Sockets>| {
             both(e, l).map(|(e, l)| socket_rates(e, l, secs, then)).into()
         };
         Delta {
@@ -1003,37 +1003,47 @@ fn snmp_counter(e: i64, l: i64, secs: Option<f64>) -> Rate {
 
 // ---- UDP sockets ----
 
+/// The inode names a socket for its whole life. Kernel sockets (a tunnel's encapsulation socket)
+/// have none, so those fall back to their addresses.
+type SocketKey = (u64, Option<(IpAddr, u16, IpAddr, u16)>);
+
+fn socket_key(s: &udp::UdpSocket) -> SocketKey {
+    if s.inode != 0 {
+        (s.inode, None)
+    } else {
+        (0, Some((s.local_address, s.local_port, s.rem_address, s.rem_port)))
+    }
+}
+
 fn socket_rates(
-    e: &[udp::UdpSocket],
-    l: &[udp::UdpSocket],
+    e: &udp::Sockets,
+    l: &udp::Sockets,
     secs: Option<f64>,
     then: Then,
 ) -> Vec<SocketRates> {
-    // The inode names a socket for its whole life. Kernel sockets (a tunnel's encapsulation socket)
-    // have none, so those fall back to their addresses.
-    type Key = (u64, Option<(IpAddr, u16, IpAddr, u16)>);
-    let key = |s: &udp::UdpSocket| -> Key {
-        if s.inode != 0 {
-            (s.inode, None)
-        } else {
-            (0, Some((s.local_address, s.local_port, s.rem_address, s.rem_port)))
-        }
-    };
+    // A sampler's list made from the earlier one says which rows changed: the others hold the
+    // same sockets, which dropped nothing in between.
+    if then == Then::Sample
+        && let Some(rows) = l.changed_since(e)
+        && let Some(out) = changed_socket_rates(e, l, rows, secs)
+    {
+        return out;
+    }
     // The kernel lists sockets in its hash order, which holds from one read to the next, so most
     // pair by position; a map of the earlier table is built only when the order breaks.
-    let mut by_key: Option<HashMap<Key, usize>> = None;
+    let mut by_key: Option<HashMap<SocketKey, usize>> = None;
     let mut next = 0;
     let mut out = Vec::new();
-    for ls in l {
-        let k = key(ls);
-        let earlier = if e.get(next).is_some_and(|es| key(es) == k) {
+    for ls in l.iter() {
+        let k = socket_key(ls);
+        let earlier = if e.get(next).is_some_and(|es| socket_key(es) == k) {
             next += 1;
             Some(&e[next - 1])
         } else {
             let map = by_key.get_or_insert_with(|| {
                 let mut m = HashMap::with_capacity(e.len());
                 for (i, es) in e.iter().enumerate() {
-                    m.entry(key(es)).or_insert(i);
+                    m.entry(socket_key(es)).or_insert(i);
                 }
                 m
             });
@@ -1042,27 +1052,53 @@ fn socket_rates(
                 &e[i]
             })
         };
-        // Kernels before 2.6.34 print no per-socket drops: nothing to tell per socket.
-        let Some(ld) = ls.drops else { continue };
-        let ed = earlier.map(|es| then.opt(es.drops));
-        // Most sockets dropped nothing: told apart before any rate is made for them.
-        if ed == Some(Some(ld)) {
-            continue;
-        }
-        let (presence, drops) = match ed {
-            // sk_drops: an atomic_t printed with %u, never cleared while the socket lives.
-            Some(Some(ed)) => (Presence::Both, counter_wrapping_u32(ed, ld, secs)),
-            Some(None) => (Presence::Both, not_printed()),
-            // sk_drops starts at 0 with the socket, so what a socket that appeared has dropped,
-            // it dropped in the interval (a short-lived client socket that overflowed counts).
-            None => (Presence::New, value(ld, secs)),
-        };
-        if drops.delta() == Some(0) {
-            continue;
-        }
-        out.push(socket(ls, presence, drops));
+        out.extend(socket_change(earlier.map(|es| then.opt(es.drops)), ls, secs));
     }
     out
+}
+
+/// `socket_rates` over the rows a sampler says changed (`Sockets::changed_since`), each paired
+/// with the earlier socket at its index; `None` when one of them holds another socket than it
+/// did, which the full pairing must place.
+fn changed_socket_rates(
+    e: &[udp::UdpSocket],
+    l: &[udp::UdpSocket],
+    rows: &[u32],
+    secs: Option<f64>,
+) -> Option<Vec<SocketRates>> {
+    let mut out = Vec::new();
+    for &i in rows {
+        let (es, ls) = (&e[i as usize], &l[i as usize]);
+        if socket_key(es) != socket_key(ls) {
+            return None;
+        }
+        out.extend(socket_change(Some(es.drops), ls, secs));
+    }
+    Some(out)
+}
+
+/// The drops of socket `ls` since its earlier count `ed` (`None`: the socket is new; `Some(None)`:
+/// the earlier sample printed no drops), or `None` when it dropped nothing.
+fn socket_change(
+    ed: Option<Option<u64>>,
+    ls: &udp::UdpSocket,
+    secs: Option<f64>,
+) -> Option<SocketRates> {
+    // Kernels before 2.6.34 print no per-socket drops: nothing to tell per socket.
+    let ld = ls.drops?;
+    // Most sockets dropped nothing: told apart before any rate is made for them.
+    if ed == Some(Some(ld)) {
+        return None;
+    }
+    let (presence, drops) = match ed {
+        // sk_drops: an atomic_t printed with %u, never cleared while the socket lives.
+        Some(Some(ed)) => (Presence::Both, counter_wrapping_u32(ed, ld, secs)),
+        Some(None) => (Presence::Both, not_printed()),
+        // sk_drops starts at 0 with the socket, so what a socket that appeared has dropped,
+        // it dropped in the interval (a short-lived client socket that overflowed counts).
+        None => (Presence::New, value(ld, secs)),
+    };
+    (drops.delta() != Some(0)).then(|| socket(ls, presence, drops))
 }
 
 fn not_printed() -> Rate {
@@ -1512,7 +1548,7 @@ mod tests {
         let udp = Arc::make_mut(&mut z.udp);
         for socks in [&mut udp.udp, &mut udp.udp6] {
             if let Avail::Value(socks) = socks {
-                socks.iter_mut().for_each(|s| s.drops = s.drops.map(|_| 0));
+                socks.make_mut().iter_mut().for_each(|s| s.drops = s.drops.map(|_| 0));
             }
         }
         if let Avail::Value(i) = &mut z.interrupts {
@@ -1896,20 +1932,20 @@ mod tests {
     #[test]
     fn sockets_by_inode_appearing_and_vanishing() {
         let (mut e, mut l) = pair();
-        Arc::make_mut(&mut e.udp).udp = Avail::Value(vec![
+        Arc::make_mut(&mut e.udp).udp = Avail::Value(udp::Sockets::from(vec![
             sock(100, 53, 10),
             sock(200, 5353, 0),
             sock(400, 123, 0xffff_fffe),
             sock(500, 123, 7),
-        ]);
+        ]));
         // Same port, other inode: a restarted daemon's new socket, not the old one.
-        Arc::make_mut(&mut l.udp).udp = Avail::Value(vec![
+        Arc::make_mut(&mut l.udp).udp = Avail::Value(udp::Sockets::from(vec![
             sock(300, 5353, 0),
             sock(100, 53, 2010),
             sock(400, 123, 1),
             sock(600, 9, 4),
             sock(500, 123, 7),
-        ]);
+        ]));
         let d = Delta::between(&e, &l);
         let socks = d.udp.value().unwrap();
         let by = |inode| socks.iter().find(|s| s.inode == inode);
@@ -1929,11 +1965,11 @@ mod tests {
     fn sockets_pair_by_inode_whatever_the_order() {
         let (mut e, mut l) = pair();
         let many: Vec<_> = (0..50).map(|i| sock(1000 + i, 2000 + i as u16, i)).collect();
-        Arc::make_mut(&mut e.udp).udp = Avail::Value(many.clone());
+        Arc::make_mut(&mut e.udp).udp = Avail::Value(many.clone().into());
         // The kernel's order broken: reversed, one socket gone, one moved on by 5.
         let mut later: Vec<_> = many.into_iter().rev().filter(|s| s.inode != 1010).collect();
         later.iter_mut().find(|s| s.inode == 1020).unwrap().drops = Some(25);
-        Arc::make_mut(&mut l.udp).udp = Avail::Value(later);
+        Arc::make_mut(&mut l.udp).udp = Avail::Value(later.into());
         let d = Delta::between(&e, &l);
         let socks = d.udp.value().unwrap();
         assert_eq!(socks.len(), 1, "{socks:?}");

@@ -164,7 +164,10 @@ impl Sample {
 ///   with every `sk_drops` it raises; else at the settings pace. Sockets opened and closed in
 ///   between without dropping are not seen, and queue lengths are as of the last read. Read
 ///   from /proc, only the rows whose text changed since the last read are parsed
-///   (`udp::ParsedText`): the sockets are those a full parse gives.
+///   (`udp::ParsedText`): the sockets are those a full parse gives. A table re-read with its rows
+///   in place names the rows that changed (`udp::Sockets::changed_since`): the delta then looks
+///   at those alone, and the table two reads old, once no sample holds it, becomes the new one
+///   by those rows instead of a copy of the whole table.
 ///
 /// Open files belong to the network namespace they were opened in: use a sampler on one thread
 /// that stays in one namespace. On a big host it holds thousands of descriptors, so `new` raises
@@ -706,6 +709,7 @@ fn read_udp(
     }
     let parsed = Some(&mut kept.udp_text);
     let sockets = Arc::new(udp::read_with_sock_diag(root, record.udp_sock_diag.as_ref(), parsed));
+    kept.udp_text.keep(Arc::clone(&sockets));
     kept.udp = errors.map(|errors| KeptUdp {
         due: c.due_after_read(kept.udp.is_none()),
         errors,

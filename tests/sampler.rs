@@ -327,7 +327,7 @@ fn a_re_read_socket_table_is_what_a_one_shot_read_gives() {
         fs::write(&udp, text).unwrap();
         let once = Sample::take(&Root::at(dir.path()));
         assert_eq!(sampler.take().udp, once.udp, "read {i}");
-        counts.push(once.udp.udp.value().map(Vec::len));
+        counts.push(once.udp.udp.value().map(|v| v.len()));
     }
     assert_eq!(counts, [Some(4), Some(5), Some(4), None, Some(4)]);
 }
@@ -440,4 +440,74 @@ fn a_recording_root_that_keeps_files_open_records_every_read() {
     let again = Sample::take(&kept);
     assert_eq!(again, a);
     assert_eq!(kept.take_recording().files, ra.files);
+}
+
+/// A padded /proc/net/udp row with its field `at` (0: `sl`) set to `to`, still 127 wide.
+fn set_field(row: &str, at: usize, to: &str) -> String {
+    let mut f: Vec<&str> = row.split_whitespace().collect();
+    f[at] = to;
+    format!("{:<127}", f.join(" "))
+}
+
+/// A table re-read in place says which rows changed, and the socket drops between two of a
+/// sampler's samples, found from those rows alone, are those between one-shot samples: through
+/// drops moving, a row holding another socket in place, rows opened (the rows move) and back.
+/// The list two reads old is reused for the next (its allocation), not copied.
+#[test]
+fn socket_drops_from_the_changed_rows_are_those_of_one_shot_samples() {
+    let dir = tempfile::tempdir().unwrap();
+    synth::write(dir.path(), &synth::Spec::small(), 0).unwrap();
+    let udp = dir.path().join("proc/net/udp");
+    let table = fs::read_to_string(&udp).unwrap();
+    let mut lines: Vec<String> = table.lines().map(String::from).collect();
+    let drops = 12; // the field after `pointer`
+    let mut texts = Vec::new();
+    let mut step =
+        |lines: &[String], in_place: bool| texts.push((lines.join("\n") + "\n", in_place));
+    step(&lines, false);
+    lines[2] = set_field(&lines[2], drops, "7");
+    step(&lines, true);
+    lines[3] = set_field(&lines[3], drops, "3");
+    lines[1] = set_field(&lines[1], 9, "777"); // another inode, dropped nothing
+    step(&lines, true);
+    lines[4] = set_field(&lines[4], 9, "778"); // another inode that dropped
+    lines[4] = set_field(&lines[4], drops, "5");
+    step(&lines, true);
+    let opened = set_field(&lines[2], 9, "4242");
+    lines.insert(3, set_field(&opened, drops, "9"));
+    step(&lines, false);
+    lines[2] = set_field(&lines[2], drops, "8");
+    step(&lines, true);
+    lines[5] = set_field(&lines[5], drops, "6");
+    step(&lines, true);
+    lines[2] = set_field(&lines[2], drops, "9");
+    step(&lines, true);
+
+    let mut sampler = Sampler::every(Root::at(dir.path()), 1);
+    fn list(s: &Sample) -> &rxpath::source::udp::Sockets {
+        s.udp.udp.value().expect("/proc/net/udp")
+    }
+    let mut before: Option<(Sample, Sample)> = None;
+    let mut at: Vec<*const rxpath::source::udp::UdpSocket> = Vec::new();
+    let mut dropped = 0;
+    for (i, (text, in_place)) in texts.iter().enumerate() {
+        fs::write(&udp, text).unwrap();
+        let (s, once) = (sampler.take(), Sample::take(&Root::at(dir.path())));
+        assert_eq!(s.udp, once.udp, "read {i}");
+        at.push(list(&s).as_ptr());
+        if let Some((e, e_once)) = &before {
+            let (sampled, want) = (Delta::between(e, &s), Delta::between(e_once, &once));
+            assert_eq!(sampled.udp, want.udp, "read {i}");
+            dropped += want.udp.value().unwrap().len();
+            let rows = list(&s).changed_since(list(e)).map(<[u32]>::to_vec);
+            assert_eq!(rows.is_some(), *in_place, "read {i}: {rows:?}");
+        }
+        // Two in-place reads after another: the list of two reads ago was brought up to date.
+        if i >= 2 && texts[i - 1].1 && *in_place {
+            assert_eq!(at[i], at[i - 2], "read {i} reuses the list of read {}", i - 2);
+        }
+        before = Some((s, once));
+    }
+    // One socket a step, two at the second (the socket that took row 1 had drops of its own).
+    assert_eq!(dropped, 8);
 }

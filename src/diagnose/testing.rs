@@ -129,8 +129,8 @@ impl Scene {
         later_sock.drops = Some(drops);
         for (s, x) in [(&mut self.earlier, sock), (&mut self.later, later_sock)] {
             match &mut std::sync::Arc::make_mut(&mut s.udp).udp {
-                Avail::Value(v) => v.push(x),
-                other => *other = Avail::Value(vec![x]),
+                Avail::Value(v) => v.make_mut().push(x),
+                other => *other = Avail::Value(vec![x].into()),
             }
         }
         self

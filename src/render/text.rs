@@ -841,8 +841,8 @@ fn socket_stage(s: &Sample, out: &mut Vec<String>) {
     out.push(format!(
         "UDP sockets: {} ({} IPv4, {} IPv6), {with_drops} with drops",
         all.len(),
-        s.udp.udp.value().map_or(0, Vec::len),
-        s.udp.udp6.value().map_or(0, Vec::len),
+        s.udp.udp.value().map_or(0, |v| v.len()),
+        s.udp.udp6.value().map_or(0, |v| v.len()),
     ));
     let mut top: Vec<_> =
         all.iter().filter(|u| u.drops.unwrap_or(0) > 0 || u.rx_queue > 0).collect();

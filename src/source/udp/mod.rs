@@ -29,12 +29,18 @@
 //! gives each socket's receive buffer size; [`read_with_sock_diag`] prefers it and falls back to
 //! these files. `UdpSockets::source` says which answered.
 
+mod list;
+
+pub use list::Sockets;
+
 use super::{ParseError, dec_u64, fields, hex_u64, parsed, read_parsed};
 use crate::avail::{Avail, Unavailable};
 use crate::root::Root;
 use crate::source::netlink::sockdiag::InetDiagMsg;
+use list::Lineage;
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 pub const UDP_PATH: &str = "/proc/net/udp";
 pub const UDP6_PATH: &str = "/proc/net/udp6";
@@ -191,8 +197,8 @@ pub enum UdpSource {
 pub struct UdpSockets {
     #[serde(default)]
     pub source: UdpSource,
-    pub udp: Avail<Vec<UdpSocket>>,
-    pub udp6: Avail<Vec<UdpSocket>>,
+    pub udp: Avail<Sockets>,
+    pub udp6: Avail<Sockets>,
     /// Why sock_diag was not used when it was asked (the sockets then come from /proc); absent
     /// when it answered or was not asked (a fixture tree, a capture made before it was recorded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -202,8 +208,8 @@ pub struct UdpSockets {
 impl UdpSockets {
     /// Every socket that could be read, IPv4 first.
     pub fn iter(&self) -> impl Iterator<Item = &UdpSocket> {
-        let v4 = self.udp.value().map(|v| v.as_slice()).unwrap_or(&[]);
-        let v6 = self.udp6.value().map(|v| v.as_slice()).unwrap_or(&[]);
+        let v4 = self.udp.value().map_or(&[][..], |v| v);
+        let v6 = self.udp6.value().map_or(&[][..], |v| v);
         v4.iter().chain(v6)
     }
 }
@@ -273,6 +279,12 @@ pub struct ParsedText {
     /// The buffer the next text is read into, then swapped with `text`: a megabyte table is
     /// never copied.
     next: Vec<u8>,
+    /// The number of the list `sockets` were last handed out as (`Lineage::id`; 0 before).
+    id: u64,
+    /// How that list came from the one before it (`Lineage::from`), and how that one came from
+    /// its own: a spare list two reads old is brought up to date by the rows of both.
+    from: Option<(u64, Arc<[u32]>)>,
+    before: Option<(u64, Arc<[u32]>)>,
 }
 
 /// A line of `ParsedText::text` (as `str::lines` gives it) and the index of its socket.
@@ -296,41 +308,43 @@ impl ParsedText {
     ) -> Result<Vec<UdpSocket>, ParseError> {
         self.next.clear();
         self.next.extend_from_slice(bytes);
-        self.reparse_next(family, endian)
+        self.reparse_next(family, endian).map(|()| self.sockets.clone())
     }
 
-    /// `reparse` of the file at `kernel_path`, read straight into the spare buffer.
+    /// `reparse` of the file at `kernel_path`, read straight into the spare buffer, as a list
+    /// made from `spare` (see `list`).
     fn read(
         &mut self,
         root: &Root,
         kernel_path: &str,
-        family: Family,
-        endian: Endian,
-    ) -> Avail<Vec<UdpSocket>> {
+        (family, endian): (Family, Endian),
+        spare: Option<Sockets>,
+    ) -> Avail<Sockets> {
         match root.read_into(kernel_path, &mut self.next) {
-            Ok(()) => parsed(kernel_path, self.reparse_next(family, endian)),
+            Ok(()) => {
+                parsed(kernel_path, self.reparse_next(family, endian)).map(|()| self.list(spare))
+            }
             Err(e) => Avail::Unavailable(Unavailable::from_io(kernel_path, &e)),
         }
     }
 
-    fn reparse_next(
-        &mut self,
-        family: Family,
-        endian: Endian,
-    ) -> Result<Vec<UdpSocket>, ParseError> {
+    fn reparse_next(&mut self, family: Family, endian: Endian) -> Result<(), ParseError> {
         if self.parsed_as != Some((family, endian)) {
             self.forget();
         }
         let walked = match self.walk_in_place(family, endian) {
-            Ok(true) => Ok(()),
-            Ok(false) => self.walk(family, endian),
+            Ok(Some(rows)) => Ok(Some(rows)),
+            Ok(None) => self.walk(family, endian).map(|()| None),
             Err(e) => Err(e),
         };
         match walked {
-            Ok(()) => {
+            Ok(rows) => {
                 self.parsed_as = Some((family, endian));
                 std::mem::swap(&mut self.text, &mut self.next);
-                Ok(self.sockets.clone())
+                let made = (self.id != 0).then_some(self.id).zip(rows);
+                self.before = std::mem::replace(&mut self.from, made);
+                self.id = list::next_id();
+                Ok(())
             }
             Err(e) => {
                 self.forget();
@@ -339,24 +353,56 @@ impl ParsedText {
         }
     }
 
+    /// The sockets last parsed as a list of their own, with its lineage. A `spare` list that is
+    /// the one handed out two reads ago takes only the rows either read changed; any other
+    /// spare lends its allocation.
+    fn list(&self, spare: Option<Sockets>) -> Sockets {
+        let lineage = Lineage { id: self.id, from: self.from.clone() };
+        let list = match (spare, &self.from, &self.before) {
+            (Some(s), Some((_, now)), Some((two_ago, then)))
+                if s.lineage().id == *two_ago && self.sockets.len() == s.len() =>
+            {
+                let mut list = s.into_vec();
+                for &i in then.iter().chain(now.iter()) {
+                    list[i as usize] = self.sockets[i as usize];
+                }
+                list
+            }
+            (Some(s), ..) => {
+                let mut list = s.into_vec();
+                list.clear();
+                list.extend_from_slice(&self.sockets);
+                list
+            }
+            (None, ..) => self.sockets.clone(),
+        };
+        Sockets::with_lineage(list, lineage)
+    }
+
     /// Drops the last text (keeping the buffers): the next text is parsed in full.
     fn forget(&mut self) {
         self.parsed_as = None;
         self.text.clear();
         self.lines.clear();
         self.sockets.clear();
+        (self.id, self.from, self.before) = (0, None, None);
     }
 
     /// The usual re-read of a big table: every line where it was, ended the same way (IPv4 rows
     /// are padded to a fixed width, so queues and drops move within them). Then only the lines
     /// that differ are parsed, and their sockets replaced where they stand: nothing else of
     /// `lines` or `sockets` is rebuilt. Returns false, having changed nothing, when the layout is
-    /// not the same (`walk` then follows the text). Errors are those of a full parse: the lines
-    /// before a changed one are the same as in the last text, which parsed.
-    fn walk_in_place(&mut self, family: Family, endian: Endian) -> Result<bool, ParseError> {
+    /// not the same (`walk` then follows the text), else the indices of the sockets replaced.
+    /// Errors are those of a full parse: the lines before a changed one are the same as in the
+    /// last text, which parsed.
+    fn walk_in_place(
+        &mut self,
+        family: Family,
+        endian: Endian,
+    ) -> Result<Option<Arc<[u32]>>, ParseError> {
         let (old, new) = (self.text.as_slice(), self.next.as_slice());
         if old.len() != new.len() || self.lines.is_empty() {
-            return Ok(false);
+            return Ok(None);
         }
         let mut changed = Vec::new();
         for (i, l) in self.lines.iter().enumerate() {
@@ -371,20 +417,22 @@ impl ParsedText {
                 || line.contains(&b'\n')
                 || line.last() == Some(&b'\r')
             {
-                return Ok(false);
+                return Ok(None);
             }
             let socket = parse_line(&String::from_utf8_lossy(line), i + 1, family, endian)?;
             if socket.is_some() != l.socket.is_some() {
-                return Ok(false);
+                return Ok(None);
             }
             changed.push((l.socket, socket));
         }
+        let mut rows = Vec::with_capacity(changed.len());
         for (at, socket) in changed {
             if let (Some(at), Some(socket)) = (at, socket) {
                 self.sockets[at] = socket;
+                rows.push(u32::try_from(at).expect("fewer than 2^32 sockets in a file"));
             }
         }
-        Ok(true)
+        Ok(Some(rows.into()))
     }
 
     /// Walks `next` in step with `text`: `lines` and `sockets` become those of `next`.
@@ -568,18 +616,43 @@ fn endian_of(root: &Root) -> Endian {
 pub struct ParsedFiles {
     udp: ParsedText,
     udp6: ParsedText,
+    /// The last table handed out (`keep`) and the one before it. Once every sample holding the
+    /// older one is gone, the next read reuses its lists: a list two reads old becomes the new
+    /// one by the rows either read changed, not by a copy of the whole table.
+    last: Option<Arc<UdpSockets>>,
+    spare: Option<Arc<UdpSockets>>,
+}
+
+impl ParsedFiles {
+    /// Keeps `table`, the sampler's newest, so the one before it can be reused.
+    pub fn keep(&mut self, table: Arc<UdpSockets>) {
+        self.spare = self.last.replace(table);
+    }
+
+    /// The spare table's lists, when nothing else holds them any more.
+    fn spare_lists(&mut self) -> (Option<Sockets>, Option<Sockets>) {
+        match self.spare.take().map(Arc::try_unwrap) {
+            Some(Ok(t)) => (t.udp.into_value(), t.udp6.into_value()),
+            _ => (None, None),
+        }
+    }
 }
 
 /// Reads both files, each through `parsed` (the same sockets, fewer rows parsed) when given.
 fn read_files(root: &Root, endian: Endian, parsed: Option<&mut ParsedFiles>) -> UdpSockets {
     let (udp, udp6) = match parsed {
-        Some(p) => (
-            p.udp.read(root, UDP_PATH, Family::Inet, endian),
-            p.udp6.read(root, UDP6_PATH, Family::Inet6, endian),
-        ),
+        Some(p) => {
+            let (spare, spare6) = p.spare_lists();
+            (
+                p.udp.read(root, UDP_PATH, (Family::Inet, endian), spare),
+                p.udp6.read(root, UDP6_PATH, (Family::Inet6, endian), spare6),
+            )
+        }
         None => (
-            read_parsed(root, UDP_PATH, |t| parse_with_endianness(t, Family::Inet, endian)),
-            read_parsed(root, UDP6_PATH, |t| parse_with_endianness(t, Family::Inet6, endian)),
+            read_parsed(root, UDP_PATH, |t| parse_with_endianness(t, Family::Inet, endian))
+                .map(Sockets::from),
+            read_parsed(root, UDP6_PATH, |t| parse_with_endianness(t, Family::Inet6, endian))
+                .map(Sockets::from),
         ),
     };
     UdpSockets { source: UdpSource::ProcNetUdp, udp, udp6, sock_diag: None }
@@ -611,7 +684,9 @@ pub fn read_with_sock_diag(
 /// The sock_diag dump split by family, in the kernel's order.
 pub fn from_sock_diag(msgs: &[InetDiagMsg]) -> UdpSockets {
     let of = |f: Family| {
-        msgs.iter().filter(|m| m.idiag_family == f).map(UdpSocket::from_sock_diag).collect()
+        let list: Vec<UdpSocket> =
+            msgs.iter().filter(|m| m.idiag_family == f).map(UdpSocket::from_sock_diag).collect();
+        Sockets::from(list)
     };
     UdpSockets {
         source: UdpSource::SockDiag,
@@ -1133,6 +1208,52 @@ mod tests {
                     parse_with_endianness(&text, family, endian),
                     "text {:?}", text
                 );
+            }
+        }
+
+        /// Lists made read after read as a sampler makes them (the list of two reads ago given
+        /// back as the spare): each holds what a full parse gives, and one that says it came from
+        /// the last differs from it only in the rows it names, which the delta relies on.
+        #[test]
+        fn lists_made_from_the_last_differ_only_in_the_rows_named(
+            rows in prop::collection::vec(any_row(), 1..30),
+            reads in prop::collection::vec(
+                (prop::collection::vec(any_edit(), 0..4), prop::bool::weighted(0.8)),
+                1..8,
+            ),
+        ) {
+            let (family, endian) = (Family::Inet, Endian::Little);
+            let mut lines: Vec<String> = rows.iter().map(|r| render(r, family)).collect();
+            lines.insert(0, HDR.trim_end().to_string());
+            pad(&mut lines);
+            let mut p = ParsedText::default();
+            let (mut last, mut spare): (Option<Sockets>, Option<Sockets>) = (None, None);
+            for (i, (edits, in_place)) in std::iter::once((vec![], true)).chain(reads).enumerate() {
+                let edits: Vec<Edit> = edits
+                    .into_iter()
+                    .filter(|e| !in_place || !matches!(e, Edit::Insert(..) | Edit::Remove(_)))
+                    .collect();
+                edit(&mut lines, &edits, family);
+                pad(&mut lines);
+                let text = lines.join("\n") + "\n";
+                p.next = text.clone().into_bytes();
+                let full = parse_with_endianness(&text, family, endian);
+                let list = match p.reparse_next(family, endian) {
+                    Ok(()) => p.list(spare.take()),
+                    Err(e) => {
+                        prop_assert_eq!(Err(e), full);
+                        (last, spare) = (None, None);
+                        continue;
+                    }
+                };
+                prop_assert_eq!(&list, &full.unwrap(), "read {}", i);
+                if let (Some(then), Some(rows)) = (&last, last.as_ref().and_then(|l| list.changed_since(l))) {
+                    prop_assert_eq!(then.len(), list.len());
+                    for (j, (a, b)) in then.iter().zip(list.iter()).enumerate() {
+                        prop_assert!(a == b || rows.contains(&(j as u32)), "read {} row {}", i, j);
+                    }
+                }
+                spare = last.replace(list);
             }
         }
 
