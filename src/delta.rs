@@ -395,6 +395,14 @@ impl Then {
         }
     }
 
+    /// An earlier IRQ row's counts (all-zero ones take no room).
+    fn irq_counts(self, counts: &interrupts::Counts) -> Cow<'_, interrupts::Counts> {
+        match self {
+            Then::Sample => Cow::Borrowed(counts),
+            Then::Boot => Cow::Owned(interrupts::Counts::zeros(counts.len())),
+        }
+    }
+
     /// Enough zeros for `counts` of any of `rows` (none unless `Boot`).
     fn zeros<'a>(self, rows: impl Iterator<Item = &'a Vec<u64>>) -> Vec<u64> {
         match self {
@@ -1129,11 +1137,10 @@ fn irq_rates(
     then: Then,
 ) -> Vec<IrqRates> {
     let cols = CpuColumns::new(&e.cpus, &l.cpus);
-    let zeros = then.zeros(e.rows.iter().map(|r| &r.counts));
     pair_by(&e.rows, &l.rows, |r: &interrupts::IrqRow| r.irq.as_str())
         .into_iter()
         .map(|p| match p {
-            Pair::Both(er, lr) => irq_pair(&cols, er, l, lr, secs, (then, &zeros)),
+            Pair::Both(er, lr) => irq_pair(&cols, er, l, lr, secs, then),
             Pair::New(r) => irq_alone(l, r, Presence::New, Rate::New),
             Pair::Gone(r) => irq_alone(e, r, Presence::Gone, Rate::Gone),
         })
@@ -1146,7 +1153,7 @@ fn irq_pair(
     l: &interrupts::Interrupts,
     lr: &interrupts::IrqRow,
     secs: Option<f64>,
-    (then, zeros): (Then, &[u64]),
+    then: Then,
 ) -> IrqRates {
     // An IRQ number freed and given to another device (a driver reload) shows other handlers or
     // another chip/hwirq; its per-CPU counts were freed with the old descriptor.
@@ -1163,12 +1170,12 @@ fn irq_pair(
         "the IRQ was freed and requested again (driver reload), which restarts its counts".into()
     };
     let per_cpu: Vec<CpuRate> = if recreated {
-        per_cpu_alone(&l.cpus, &lr.counts, |v| Rate::Reset {
+        per_cpu_alone(&l.cpus, lr.counts.iter(), |v| Rate::Reset {
             why: reset_why.to_string(),
             at_least: v,
         })
     } else {
-        per_cpu_pair(cols, then.counts(&er.counts, zeros), &lr.counts, true, |a, b| {
+        irq_per_cpu(cols, &then.irq_counts(&er.counts), &lr.counts, |a, b| {
             counter_maybe_u32(a, b, secs, &reset_why)
         })
     };
@@ -1204,7 +1211,7 @@ fn irq_alone(
         irq: r.irq.clone(),
         actions: r.actions.clone(),
         presence,
-        per_cpu: per_cpu_alone(&t.cpus, &r.counts, |_| rate.clone()),
+        per_cpu: per_cpu_alone(&t.cpus, r.counts.iter(), |_| rate.clone()),
         total: rate,
     }
 }
@@ -1249,50 +1256,109 @@ impl CpuColumns {
     }
 }
 
-/// Per-CPU rates of one row; with `sparse`, CPUs where the counter did not move are left out.
+/// Per-CPU rates of one IRQ row: the CPUs where the count moved, in column order.
+fn irq_per_cpu(
+    cols: &CpuColumns,
+    e: &interrupts::Counts,
+    l: &interrupts::Counts,
+    f: impl Fn(u64, u64) -> Rate,
+) -> Vec<CpuRate> {
+    // Same CPUs in the same columns, rows whole (the usual case): only the columns that moved
+    // need a look.
+    if !(cols.same && e.len() == cols.later.len() && l.len() == e.len()) {
+        return per_cpu_pair(cols, |i| e.get(i), |i| l.get(i), true, f);
+    }
+    let mut out = Vec::with_capacity(4);
+    let moved = |i: usize, a, b| out.push(CpuRate { cpu: cols.later[i].0, rate: f(a, b) });
+    match (e.dense(), l.dense()) {
+        (Some(e), Some(l)) => moved_in_blocks(e, l, moved),
+        // A row held as its nonzero counts (a NIC IRQ on a big host), or since boot (all zero
+        // then): a CPU whose count is zero in both did not move, so the nonzero counts are all
+        // there is to compare.
+        _ => moved_nonzero(e.nonzero(), l.nonzero(), moved),
+    }
+    out
+}
+
+/// Calls `moved(column, earlier, later)` for each column where two same-length rows differ.
+fn moved_in_blocks(e: &[u64], l: &[u64], mut moved: impl FnMut(usize, u64, u64)) {
+    // A row of 512 CPUs where one moved: blocks of 8 compared at once (vector compares) skip the
+    // quiet CPUs 8 at a time, where a per-CPU loop with a push in it does not vectorise.
+    const BLOCK: usize = 8;
+    let (eb, lb) = (e.chunks_exact(BLOCK), l.chunks_exact(BLOCK));
+    let tail = eb.remainder().iter().zip(lb.remainder()).enumerate();
+    let tail = tail.map(|(j, pair)| (e.len() - e.len() % BLOCK + j, pair));
+    for (k, (ea, la)) in eb.zip(lb).enumerate() {
+        // OR of XORs, not `==`, which calls memcmp for a block this size.
+        if ea.iter().zip(la).fold(0, |moved, (a, b)| moved | (a ^ b)) == 0 {
+            continue;
+        }
+        for (j, (&a, &b)) in ea.iter().zip(la).enumerate() {
+            if a != b {
+                moved(k * BLOCK + j, a, b);
+            }
+        }
+    }
+    for (i, (&a, &b)) in tail {
+        if a != b {
+            moved(i, a, b);
+        }
+    }
+}
+
+/// `moved_in_blocks` for two rows given as their nonzero counts by column, ascending: a merge. A
+/// column nonzero on one side only moved (from zero, or back to zero: a reset).
+fn moved_nonzero(
+    e: impl Iterator<Item = (usize, u64)>,
+    l: impl Iterator<Item = (usize, u64)>,
+    mut moved: impl FnMut(usize, u64, u64),
+) {
+    let (mut e, mut l) = (e.peekable(), l.peekable());
+    loop {
+        let (i, a, b) = match (e.peek().copied(), l.peek().copied()) {
+            (None, None) => return,
+            (Some((i, a)), Some((j, b))) if i == j => {
+                e.next();
+                l.next();
+                (i, a, b)
+            }
+            (Some((i, a)), Some((j, _))) if i < j => {
+                e.next();
+                (i, a, 0)
+            }
+            (Some((i, a)), None) => {
+                e.next();
+                (i, a, 0)
+            }
+            (_, Some((j, b))) => {
+                l.next();
+                (j, 0, b)
+            }
+        };
+        if a != b {
+            moved(i, a, b);
+        }
+    }
+}
+
+/// Per-CPU rates of one row by CPU id, whatever the columns (CPUs that came or went, rows cut
+/// short), each side's count of a column given by `ecount`/`lcount`; with `sparse`, CPUs where
+/// the counter did not move are left out.
 fn per_cpu_pair(
     cols: &CpuColumns,
-    ecounts: &[u64],
-    lcounts: &[u64],
+    ecount: impl Fn(usize) -> Option<u64>,
+    lcount: impl Fn(usize) -> Option<u64>,
     sparse: bool,
     f: impl Fn(u64, u64) -> Rate,
 ) -> Vec<CpuRate> {
     let cut = || Rate::NotComparable { why: "the row was cut short in a sample".into() };
     let mut out = Vec::with_capacity(if sparse { 4 } else { cols.later.len() + cols.gone.len() });
-    // Same CPUs in the same columns, rows whole (the usual case): only the columns that moved
-    // need a look, and comparing two slices whole finds them fastest.
-    if sparse && cols.same && ecounts.len() == cols.later.len() && lcounts.len() == ecounts.len() {
-        // A row of 512 CPUs where one moved: blocks of 8 compared at once (vector compares)
-        // skip the quiet CPUs 8 at a time, where a per-CPU loop with a push in it does not
-        // vectorise.
-        const BLOCK: usize = 8;
-        let (eb, lb) = (ecounts.chunks_exact(BLOCK), lcounts.chunks_exact(BLOCK));
-        let tail = eb.remainder().iter().zip(lb.remainder()).enumerate();
-        let tail = tail.map(|(j, pair)| (ecounts.len() - ecounts.len() % BLOCK + j, pair));
-        for (k, (ea, la)) in eb.zip(lb).enumerate() {
-            // OR of XORs, not `==`, which calls memcmp for a block this size.
-            if ea.iter().zip(la).fold(0, |moved, (a, b)| moved | (a ^ b)) == 0 {
-                continue;
-            }
-            for (j, (&a, &b)) in ea.iter().zip(la).enumerate() {
-                if a != b {
-                    out.push(CpuRate { cpu: cols.later[k * BLOCK + j].0, rate: f(a, b) });
-                }
-            }
-        }
-        for (i, (&a, &b)) in tail {
-            if a != b {
-                out.push(CpuRate { cpu: cols.later[i].0, rate: f(a, b) });
-            }
-        }
-        return out;
-    }
     for &(cpu, e, l) in &cols.later {
         let rate = match e {
             None => Rate::New,
-            Some(e) => match (ecounts.get(e), lcounts.get(l)) {
-                (Some(&a), Some(&b)) if sparse && a == b => continue,
-                (Some(&a), Some(&b)) => f(a, b),
+            Some(e) => match (ecount(e), lcount(l)) {
+                (Some(a), Some(b)) if sparse && a == b => continue,
+                (Some(a), Some(b)) => f(a, b),
                 _ => cut(),
             },
         };
@@ -1302,8 +1368,12 @@ fn per_cpu_pair(
     out
 }
 
-fn per_cpu_alone(cpus: &[u32], counts: &[u64], f: impl Fn(u64) -> Rate) -> Vec<CpuRate> {
-    cpus.iter().zip(counts).map(|(&cpu, &v)| CpuRate { cpu, rate: f(v) }).collect()
+fn per_cpu_alone(
+    cpus: &[u32],
+    counts: impl IntoIterator<Item = u64>,
+    f: impl Fn(u64) -> Rate,
+) -> Vec<CpuRate> {
+    cpus.iter().zip(counts).map(|(&cpu, v)| CpuRate { cpu, rate: f(v) }).collect()
 }
 
 // ---- /proc/softirqs ----
@@ -1325,11 +1395,16 @@ fn softirq_rates(
                 Some(i) => {
                     found += 1;
                     let ecounts = then.counts(&e.rows[i], &zeros);
-                    per_cpu_pair(&cols, ecounts, lcounts, false, |a, b| {
-                        counter_wrapping_u32(a, b, secs)
-                    })
+                    let count = |row: &[u64], i: usize| row.get(i).copied();
+                    per_cpu_pair(
+                        &cols,
+                        |i| count(ecounts, i),
+                        |i| count(lcounts, i),
+                        false,
+                        |a, b| counter_wrapping_u32(a, b, secs),
+                    )
                 }
-                None => per_cpu_alone(&l.cpus, lcounts, |_| Rate::New),
+                None => per_cpu_alone(&l.cpus, lcounts.iter().copied(), |_| Rate::New),
             };
             let total = sum(&per_cpu, secs);
             SoftirqRates { name: name.clone(), per_cpu, total }
@@ -1339,7 +1414,7 @@ fn softirq_rates(
         out.extend(e.rows.iter().filter(|(n, _)| !l.rows.contains_key(*n)).map(
             |(name, counts)| SoftirqRates {
                 name: name.clone(),
-                per_cpu: per_cpu_alone(&e.cpus, counts, |_| Rate::Gone),
+                per_cpu: per_cpu_alone(&e.cpus, counts.iter().copied(), |_| Rate::Gone),
                 total: Rate::Gone,
             },
         ));
@@ -1427,6 +1502,7 @@ fn cpu_time_alone(c: &stat::CpuTime, presence: Presence, rate: Rate) -> CpuTimeR
 mod tests {
     use super::*;
     use crate::Root;
+    use crate::source::interrupts::Counts;
     use proptest::prelude::*;
     use std::net::Ipv4Addr;
     use std::sync::{Arc, OnceLock};
@@ -1553,7 +1629,8 @@ mod tests {
         }
         if let Avail::Value(i) = &mut z.interrupts {
             for r in &mut i.rows {
-                r.counts.iter_mut().chain(r.extra_counts.iter_mut()).for_each(|c| *c = 0);
+                r.counts = Counts::zeros(r.counts.len());
+                r.extra_counts.iter_mut().for_each(|c| *c = 0);
                 r.total = 0;
             }
         }
@@ -1783,13 +1860,20 @@ mod tests {
         assert_eq!(veth.proc_net_dev.value().unwrap()["rx_packets"], Rate::Gone);
     }
 
+    /// Changes a row's counts as a Vec.
+    fn edit(counts: &mut Counts, f: impl FnOnce(&mut Vec<u64>)) {
+        let mut v = counts.to_vec();
+        f(&mut v);
+        *counts = v.into();
+    }
+
     /// Takes CPU 1 offline in a sample: gone from softnet_stat, /proc/interrupts and /proc/stat.
     fn offline_cpu1(s: &mut Sample) {
         softnet_mut(s).rows.retain(|r| r.cpu != 1);
         if let Avail::Value(i) = &mut s.interrupts {
             i.cpus = vec![0];
             for r in &mut i.rows {
-                r.counts.truncate(1);
+                edit(&mut r.counts, |c| c.truncate(1));
             }
         }
         if let Avail::Value(st) = &mut s.stat {
@@ -1803,7 +1887,7 @@ mod tests {
         offline_cpu1(&mut l);
         if let Avail::Value(i) = &mut l.interrupts {
             let r = i.rows.iter_mut().find(|r| r.irq == "LOC").unwrap();
-            r.counts[0] += 100;
+            edit(&mut r.counts, |c| c[0] += 100);
         }
         let d = Delta::between(&e, &l);
         assert_eq!(cpu(&d, 1).presence, Presence::Gone);
@@ -1821,7 +1905,7 @@ mod tests {
         offline_cpu1(&mut e);
         if let Avail::Value(i) = &mut l.interrupts {
             let r = i.rows.iter_mut().find(|r| r.irq == "38").unwrap();
-            r.counts[1] += 50;
+            edit(&mut r.counts, |c| c[1] += 50);
         }
         let d = Delta::between(&e, &l);
         assert_eq!(cpu(&d, 1).presence, Presence::New);
@@ -1839,15 +1923,15 @@ mod tests {
         // Earlier: CPUs 0 and 1 online. Later: CPU 0 offline, so CPU 1 is the first column.
         if let Avail::Value(i) = &mut e.interrupts {
             let r = i.rows.iter_mut().find(|r| r.irq == "36").unwrap();
-            r.counts = vec![7, 25242];
+            r.counts = vec![7, 25242].into();
         }
         if let Avail::Value(i) = &mut l.interrupts {
             i.cpus = vec![1];
             for r in &mut i.rows {
-                r.counts = r.counts.get(1).copied().into_iter().collect();
+                r.counts = r.counts.get(1).into_iter().collect::<Vec<_>>().into();
             }
             let r = i.rows.iter_mut().find(|r| r.irq == "36").unwrap();
-            r.counts = vec![25250];
+            r.counts = vec![25250].into();
         }
         let d = Delta::between(&e, &l);
         let r = irq(&d, "36");
@@ -1855,24 +1939,42 @@ mod tests {
         assert_eq!(rate_of(&r.per_cpu, 0), &Rate::Gone);
     }
 
+    /// Column pairs (earlier, later) of a row: mostly zeros with a CPU or few that moved, as a
+    /// NIC IRQ on a big host, or dense, as LOC; any column may go back (a reset).
+    fn row_pairs() -> impl Strategy<Value = Vec<(u64, u64)>> {
+        let small = (0u64..3, 0u64..3);
+        prop_oneof![
+            proptest::collection::vec(prop_oneof![20 => Just((0, 0)), 1 => small.clone()], 0..600),
+            proptest::collection::vec(small, 0..80),
+        ]
+    }
+
     proptest! {
-        /// The block-wise fast path for same-CPU rows finds exactly the CPUs a per-CPU look
-        /// finds, in order, wherever they fall (whole blocks or the tail).
+        /// The same-CPU fast paths (blocks of 8 for whole rows, a merge of the nonzero counts
+        /// when either row is held sparse or the earlier one is all zero since boot) and the
+        /// by-CPU-id path over the same rows find exactly the CPUs a per-CPU look finds, in
+        /// order, wherever they fall (whole blocks or the tail), however each row is held.
         #[test]
-        fn sparse_rows_find_every_moved_cpu(
-            row in proptest::collection::vec((0u64..3, 0u64..3), 0..40),
+        fn same_cpu_rows_find_every_moved_cpu(
+            row in row_pairs(),
+            (e_sparse, l_sparse, boot) in (any::<bool>(), any::<bool>(), any::<bool>()),
         ) {
             let cpus: Vec<u32> = (0..row.len() as u32).map(|c| c * 2 + 1).collect();
             let cols = CpuColumns::new(&cpus, &cpus);
+            let row: Vec<(u64, u64)> =
+                row.into_iter().map(|(a, b)| (if boot { 0 } else { a }, b)).collect();
             let (e, l): (Vec<u64>, Vec<u64>) = row.iter().copied().unzip();
-            let got = per_cpu_pair(&cols, &e, &l, true, |a, b| Rate::Gauge { value: (b * 10 + a) as i64 });
+            let e = if boot { Counts::zeros(e.len()) } else { Counts::held(e, e_sparse) };
+            let l = Counts::held(l, l_sparse);
+            let f = |a: u64, b: u64| Rate::Gauge { value: (b * 10 + a) as i64 };
             let want: Vec<CpuRate> = cpus
                 .iter()
                 .zip(&row)
                 .filter(|(_, (a, b))| a != b)
-                .map(|(&cpu, &(a, b))| CpuRate { cpu, rate: Rate::Gauge { value: (b * 10 + a) as i64 } })
+                .map(|(&cpu, &(a, b))| CpuRate { cpu, rate: f(a, b) })
                 .collect();
-            prop_assert_eq!(got, want);
+            prop_assert_eq!(irq_per_cpu(&cols, &e, &l, f), want.clone());
+            prop_assert_eq!(per_cpu_pair(&cols, |i| e.get(i), |i| l.get(i), true, f), want);
         }
     }
 
@@ -1881,12 +1983,12 @@ mod tests {
         let (mut e, mut l) = pair();
         if let (Avail::Value(ei), Avail::Value(li)) = (&mut e.interrupts, &mut l.interrupts) {
             let er = ei.rows.iter_mut().find(|r| r.irq == "38").unwrap();
-            er.counts[1] = u64::from(u32::MAX) - 1;
+            edit(&mut er.counts, |c| c[1] = u64::from(u32::MAX) - 1);
             let lr = li.rows.iter_mut().find(|r| r.irq == "38").unwrap();
-            lr.counts[1] = 3;
+            edit(&mut lr.counts, |c| c[1] = 3);
             let lr = li.rows.iter_mut().find(|r| r.irq == "41").unwrap();
             lr.actions = vec!["eth1-rx-0".into()];
-            lr.counts[0] = 9000;
+            edit(&mut lr.counts, |c| c[0] = 9000);
         }
         let d = Delta::between(&e, &l);
         assert_eq!(rate_of(&irq(&d, "38").per_cpu, 1), &val(5, 5.0));
@@ -2037,7 +2139,7 @@ mod tests {
         softnet_mut(&mut l).rows[0].processed += 3;
         let Avail::Value(ints) = &mut l.interrupts else { panic!("no /proc/interrupts") };
         let row = &mut ints.rows[0];
-        row.counts[1] += 2;
+        edit(&mut row.counts, |c| c[1] += 2);
         row.total += 2;
         let d = Delta::between(&e, &l);
         let json = serde_json::to_value(&d).unwrap();

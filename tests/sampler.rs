@@ -28,9 +28,9 @@ fn assert_same(mut sampled: Sample, once: &Sample, what: &str) {
             let f =
                 full.rows.iter().find(|r| r.irq == row.irq).expect("NIC IRQ in /proc/interrupts");
             assert_eq!(row.total, f.total, "{what}: IRQ {}", row.irq);
-            for (cpu, count) in full.cpus.iter().zip(&f.counts) {
+            for (cpu, count) in full.cpus.iter().zip(f.counts.iter()) {
                 let i = part.cpus.iter().position(|c| c == cpu).expect("online CPU is possible");
-                assert_eq!(row.counts[i], *count, "{what}: IRQ {} CPU {cpu}", row.irq);
+                assert_eq!(row.counts[i], count, "{what}: IRQ {} CPU {cpu}", row.irq);
             }
         }
         sampled.interrupts = once.interrupts.clone();
@@ -377,7 +377,7 @@ fn set_intr(dir: &Path, irq: u32, count: Option<u64>) {
 fn per_cpu_counts(s: &Sample, irq: u32) -> Vec<u64> {
     let ints = s.interrupts.value().unwrap();
     assert_eq!(ints.partial.as_deref(), Some(PER_CPU_COUNT));
-    ints.rows.iter().find(|r| r.irq == irq.to_string()).unwrap().counts.clone()
+    ints.rows.iter().find(|r| r.irq == irq.to_string()).unwrap().counts.to_vec()
 }
 
 #[test]

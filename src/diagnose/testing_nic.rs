@@ -7,6 +7,7 @@ use crate::sample::{Interface, Sample};
 use crate::source::cpus::NumaNode;
 use crate::source::environment::Irqbalance;
 use crate::source::ethtool::{Channels, Coalesce, Ring};
+use crate::source::interrupts::Counts;
 use crate::source::irq::{QueueKind, QueueRef};
 use crate::source::netlink::netdev::{QStats, QueueType};
 use crate::source::queues::RxQueue;
@@ -30,7 +31,7 @@ impl Scene {
                 row.irq = (FIRST_IRQ + q).to_string();
                 row.actions = vec![format!("{name}-TxRx-{q}")];
                 row.hwirq = Some((q + 1).to_string());
-                row.counts = vec![0; ncpus];
+                row.counts = Counts::zeros(ncpus);
                 row.total = 0;
                 ints.rows.push(row);
             }
@@ -100,7 +101,9 @@ impl Scene {
         let col = ints.cpus.iter().position(|c| *c == cpu).expect("cpu in the header");
         let label = irq.to_string();
         let row = ints.rows.iter_mut().find(|r| r.irq == label).expect("IRQ in /proc/interrupts");
-        row.counts[col] += by;
+        let mut counts = row.counts.to_vec();
+        counts[col] += by;
+        row.counts = counts.into();
         row.total += by;
         self
     }

@@ -12,7 +12,8 @@
 use super::{ParseError, read_parsed};
 use crate::avail::Avail;
 use crate::root::Root;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
 
 pub const PATH: &str = "/proc/interrupts";
 
@@ -36,7 +37,7 @@ pub struct IrqRow {
     /// One count per header CPU, in header order (`counts[i]` belongs to `cpus[i]`); fewer when the
     /// row has fewer (`FIQ:` has none). **Empty for the one-value rows `ERR`, `MIS`, `Err`**, whose
     /// value is a system-wide total, not a count of the first CPU: it is in `total`.
-    pub counts: Vec<u64>,
+    pub counts: Counts,
     /// Sum of `counts` (saturating), or the single value of an `ERR`/`MIS`/`Err` row.
     pub total: u64,
     /// Integers after the header-many counts on a named row. MT6589 (3.4) prints IPI counts for all
@@ -61,6 +62,233 @@ pub struct IrqRow {
     /// Action (handler) names; several on a shared IRQ. Empty when the IRQ has none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub actions: Vec<String>,
+}
+
+/// One row's per-CPU counts. A NIC IRQ fires on the one or few CPUs its affinity names, so on a
+/// 512-CPU host its row is mostly zeros, and 260 such rows a sample are 1 MB that parsing would
+/// write and a delta stream through to find the CPU that moved: a row that is mostly zeros is held
+/// as its nonzero counts only. How a row is held is not seen from outside: equality, the accessors
+/// and serde (a JSON array of every count) give the same counts either way.
+#[derive(Clone, Default)]
+pub struct Counts(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Dense(Vec<u64>),
+    /// The number of counts, and the nonzero ones by column, ascending (never a zero: equal rows
+    /// hold equal pairs).
+    Sparse(usize, Vec<(usize, u64)>),
+}
+
+impl Default for Repr {
+    fn default() -> Self {
+        Repr::Sparse(0, Vec::new())
+    }
+}
+
+/// Whether a row with `nonzero` of `len` counts not zero is held sparse: when at most 1 in 8 is.
+/// A delta then merges no more entries than the dense compare takes blocks of 8 columns, and the
+/// row (16 bytes an entry against 8 a column) takes at most a quarter of the room.
+fn sparse_suits(nonzero: usize, len: usize) -> bool {
+    nonzero <= len / 8
+}
+
+impl Counts {
+    /// `len` zeros, without room taken for them.
+    pub fn zeros(len: usize) -> Counts {
+        Counts(Repr::Sparse(len, Vec::new()))
+    }
+
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            Repr::Dense(v) => v.len(),
+            Repr::Sparse(len, _) => *len,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The count of column `i`, None past the row's end.
+    pub fn get(&self, i: usize) -> Option<u64> {
+        match &self.0 {
+            Repr::Dense(v) => v.get(i).copied(),
+            Repr::Sparse(len, nz) if i < *len => {
+                Some(nz.binary_search_by_key(&i, |(c, _)| *c).map_or(0, |k| nz[k].1))
+            }
+            Repr::Sparse(..) => None,
+        }
+    }
+
+    /// Every count, in column order.
+    pub fn iter(&self) -> impl Iterator<Item = u64> + '_ {
+        let (dense, len, mut nonzero): (&[u64], usize, &[(usize, u64)]) = match &self.0 {
+            Repr::Dense(v) => (v, 0, &[]),
+            Repr::Sparse(len, nz) => (&[], *len, nz),
+        };
+        let sparse = (0..len).map(move |i| match nonzero.split_first() {
+            Some((&(c, v), rest)) if c == i => {
+                nonzero = rest;
+                v
+            }
+            _ => 0,
+        });
+        dense.iter().copied().chain(sparse)
+    }
+
+    /// The counts that are not zero, with their column, ascending.
+    pub fn nonzero(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
+        let (dense, sparse): (&[u64], &[(usize, u64)]) = match &self.0 {
+            Repr::Dense(v) => (v, &[]),
+            Repr::Sparse(_, nz) => (&[], nz),
+        };
+        dense.iter().copied().enumerate().filter(|(_, c)| *c != 0).chain(sparse.iter().copied())
+    }
+
+    pub fn to_vec(&self) -> Vec<u64> {
+        match &self.0 {
+            Repr::Dense(v) => v.clone(),
+            Repr::Sparse(..) => self.iter().collect(),
+        }
+    }
+
+    /// The counts as one slice, when the row is held whole.
+    pub(crate) fn dense(&self) -> Option<&[u64]> {
+        match &self.0 {
+            Repr::Dense(v) => Some(v),
+            Repr::Sparse(..) => None,
+        }
+    }
+
+    /// Appends a count, for a parser building a row from `Counts::default()` (then `settled`).
+    pub(crate) fn push(&mut self, count: u64) {
+        match &mut self.0 {
+            Repr::Dense(v) => v.push(count),
+            Repr::Sparse(len, nz) => {
+                if count != 0 {
+                    nz.push((*len, count));
+                }
+                *len += 1;
+                // Dense already: go on in the form it will most likely end in, rather than
+                // collect every count as a pair and spread them out at the end.
+                if *len >= DENSE_AFTER && !sparse_suits(nz.len(), *len) {
+                    let mut v = vec![0; *len];
+                    nz.iter().for_each(|&(c, n)| v[c] = n);
+                    v.reserve(*len);
+                    self.0 = Repr::Dense(v);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn push_zeros(&mut self, n: usize) {
+        match &mut self.0 {
+            Repr::Dense(v) => v.resize(v.len() + n, 0),
+            Repr::Sparse(len, _) => *len += n,
+        }
+    }
+
+    /// The same counts, held as their density says.
+    pub(crate) fn settled(self) -> Counts {
+        match self.0 {
+            Repr::Dense(v) => {
+                let nonzero = v.iter().filter(|c| **c != 0).take(v.len() / 8 + 1).count();
+                if !sparse_suits(nonzero, v.len()) {
+                    return Counts(Repr::Dense(v));
+                }
+                let nz = v.iter().copied().enumerate().filter(|(_, c)| *c != 0).collect();
+                Counts(Repr::Sparse(v.len(), nz))
+            }
+            Repr::Sparse(len, nz) if !sparse_suits(nz.len(), len) => {
+                let mut v = vec![0; len];
+                nz.into_iter().for_each(|(c, n)| v[c] = n);
+                Counts(Repr::Dense(v))
+            }
+            r @ Repr::Sparse(..) => Counts(r),
+        }
+    }
+}
+
+#[cfg(test)]
+impl Counts {
+    /// `counts` held as asked, whatever their density: tests of either form.
+    pub(crate) fn held(counts: Vec<u64>, sparse: bool) -> Counts {
+        if !sparse {
+            return Counts(Repr::Dense(counts));
+        }
+        let nz = counts.iter().copied().enumerate().filter(|(_, c)| *c != 0).collect();
+        Counts(Repr::Sparse(counts.len(), nz))
+    }
+
+    pub(crate) fn is_sparse(&self) -> bool {
+        matches!(self.0, Repr::Sparse(..))
+    }
+}
+
+/// Columns a row is read as pairs before `push` judges it dense: fewer say little of the rest.
+const DENSE_AFTER: usize = 64;
+
+impl From<Vec<u64>> for Counts {
+    fn from(v: Vec<u64>) -> Counts {
+        Counts(Repr::Dense(v)).settled()
+    }
+}
+
+impl PartialEq for Counts {
+    fn eq(&self, other: &Counts) -> bool {
+        match (&self.0, &other.0) {
+            (Repr::Dense(a), Repr::Dense(b)) => a == b,
+            (Repr::Sparse(n, a), Repr::Sparse(m, b)) => n == m && a == b,
+            _ => self.len() == other.len() && self.iter().eq(other.iter()),
+        }
+    }
+}
+
+impl Eq for Counts {}
+
+impl PartialEq<[u64]> for Counts {
+    fn eq(&self, other: &[u64]) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter().copied())
+    }
+}
+
+impl PartialEq<Vec<u64>> for Counts {
+    fn eq(&self, other: &Vec<u64>) -> bool {
+        *self == **other
+    }
+}
+
+impl std::ops::Index<usize> for Counts {
+    type Output = u64;
+
+    fn index(&self, i: usize) -> &u64 {
+        match &self.0 {
+            Repr::Dense(v) => &v[i],
+            Repr::Sparse(len, nz) => {
+                assert!(i < *len, "column {i} of a row of {len} counts");
+                nz.binary_search_by_key(&i, |(c, _)| *c).map_or(&0, |k| &nz[k].1)
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Counts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl Serialize for Counts {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Counts {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Counts, D::Error> {
+        Vec::deserialize(d).map(Counts::from)
+    }
 }
 
 impl IrqRow {
@@ -148,7 +376,7 @@ fn parse_row(line: &str, lineno: usize, ncpus: usize) -> Result<IrqRow, ParseErr
     let tail = cur.rest().trim();
     let mut row = IrqRow {
         irq: irq.to_string(),
-        counts,
+        counts: counts.into(),
         total,
         extra_counts,
         text: tail.to_string(),
@@ -556,7 +784,90 @@ mod tests {
         }
     }
 
+    #[test]
+    fn counts_are_held_by_density_and_equal_by_value() {
+        let mut one_cpu = vec![0; 512];
+        one_cpu[300] = 7;
+        let c = Counts::from(one_cpu.clone());
+        assert!(c.is_sparse(), "one CPU of 512");
+        assert_eq!((c.len(), c[300], c[301], c.get(511), c.get(512)), (512, 7, 0, Some(0), None));
+        assert_eq!(c.nonzero().collect::<Vec<_>>(), [(300, 7)]);
+        assert_eq!(c, one_cpu);
+        assert_eq!(c, Counts::held(one_cpu.clone(), false));
+        assert_ne!(c, Counts::zeros(512));
+        assert_ne!(c, Counts::held(one_cpu[..511].to_vec(), true), "one CPU fewer");
+        // At most 1 in 8 nonzero is held sparse.
+        let eighth = |n: usize| (0..64).map(|i| u64::from(i < n)).collect::<Vec<u64>>();
+        assert!(Counts::from(eighth(8)).is_sparse());
+        assert!(!Counts::from(eighth(9)).is_sparse());
+        assert!(!Counts::from(vec![1, 2, 3, 4]).is_sparse());
+        assert_eq!(Counts::zeros(0), Counts::from(Vec::new()));
+    }
+
+    #[test]
+    fn counts_serialise_as_the_array_of_every_count() {
+        let c = Counts::held(vec![0, 5, 0, 0], true);
+        let json = serde_json::to_string(&c).unwrap();
+        assert_eq!(json, "[0,5,0,0]");
+        assert_eq!(json, serde_json::to_string(&Counts::held(vec![0, 5, 0, 0], false)).unwrap());
+        let back: Counts = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, c);
+        let r = row("  CPU0 CPU1 CPU2 CPU3
+ 38:  0  0  9  0  PCI-MSI 1-edge  eth0
+");
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["counts"], serde_json::json!([0, 0, 9, 0]));
+        assert_eq!(serde_json::from_value::<IrqRow>(v).unwrap(), r);
+    }
+
+    /// A row mostly zeros, or dense, or zeros after a dense start (which `push` turns dense and
+    /// `settled` back).
+    fn count_rows() -> impl proptest::strategy::Strategy<Value = Vec<u64>> {
+        use proptest::prelude::*;
+        let rare = prop_oneof![30 => Just(0u64), 1 => 1u64..u64::MAX];
+        prop_oneof![
+            proptest::collection::vec(rare.clone(), 0..700),
+            proptest::collection::vec(0u64..4, 0..100),
+            (proptest::collection::vec(1u64..4, 64..90), proptest::collection::vec(rare, 0..700))
+                .prop_map(|(mut a, b)| {
+                    a.extend(b);
+                    a
+                }),
+        ]
+    }
+
     proptest::proptest! {
+        /// Every accessor, equality and serde give a row's counts whichever way it is held, and a
+        /// row built count by count is held as one built from the whole Vec.
+        #[test]
+        fn counts_read_the_same_however_held(v in count_rows()) {
+            use proptest::prop_assert_eq;
+            let nonzero: Vec<(usize, u64)> =
+                v.iter().copied().enumerate().filter(|(_, c)| *c != 0).collect();
+            let json = serde_json::to_string(&v).unwrap();
+            for c in [Counts::held(v.clone(), true), Counts::held(v.clone(), false)] {
+                prop_assert_eq!(c.len(), v.len());
+                prop_assert_eq!(c.iter().collect::<Vec<_>>(), v.clone());
+                prop_assert_eq!(c.to_vec(), v.clone());
+                prop_assert_eq!(c.nonzero().collect::<Vec<_>>(), nonzero.clone());
+                for (i, n) in v.iter().enumerate() {
+                    prop_assert_eq!((c.get(i), c[i]), (Some(*n), *n));
+                }
+                prop_assert_eq!(c.get(v.len()), None);
+                prop_assert_eq!(&c, &v);
+                prop_assert_eq!(&c, &Counts::from(v.clone()));
+                prop_assert_eq!(serde_json::to_string(&c).unwrap(), json.clone());
+                prop_assert_eq!(serde_json::from_str::<Counts>(&json).unwrap(), c);
+            }
+            let mut built = Counts::default();
+            for n in &v {
+                built.push(*n);
+            }
+            let built = built.settled();
+            prop_assert_eq!(built.is_sparse(), Counts::from(v.clone()).is_sparse());
+            prop_assert_eq!(built, v);
+        }
+
         #[test]
         fn integer_scanner_matches_token_path(s in "[ 0-9a\t\u{b}\u{a0}\u{2003}é]{0,40}") {
             let (a, pa, b, pb) = both_ways(&s);

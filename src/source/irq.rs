@@ -9,7 +9,7 @@ use super::iface::{self, SysfsIface};
 use crate::avail::{Avail, Unavailable};
 use crate::fxhash::FxBuild;
 use crate::root::Root;
-use crate::source::interrupts::{Interrupts, IrqRow};
+use crate::source::interrupts::{Counts, Interrupts, IrqRow};
 use crate::source::stat::Intr;
 use crate::source::{ParseError, cpuset, read_attr};
 use serde::{Deserialize, Serialize};
@@ -242,7 +242,7 @@ fn read_row(root: &Root, irq: u32, possible: &[u32]) -> Option<IrqRow> {
     if counts.len() != possible.len() {
         return None;
     }
-    let total = counts.iter().fold(0u64, |t, c| t.saturating_add(*c));
+    let total = counts.nonzero().fold(0u64, |t, (_, c)| t.saturating_add(c));
     Some(IrqRow {
         irq: irq.to_string(),
         counts,
@@ -259,29 +259,29 @@ fn read_row(root: &Root, irq: u32, possible: &[u32]) -> Option<IrqRow> {
 /// `/sys/kernel/irq/N/per_cpu_count`: one `%u` per possible CPU, in CPU id order, joined by `,`,
 /// then a newline. The kernel prints into one page and stops where it is full, so on a host with
 /// many CPUs and large counts the line is cut short: a line without its newline is refused.
-pub fn parse_per_cpu_count(text: &str) -> Result<Vec<u64>, ParseError> {
+pub fn parse_per_cpu_count(text: &str) -> Result<Counts, ParseError> {
     let Some(body) = text.strip_suffix('\n') else {
         return Err(ParseError::new(1, "cut short (no newline): the page was full"));
     };
     // A tight byte loop: a 512-CPU host has 260 NIC IRQ rows of 512 counts each, every sample.
     let b = body.as_bytes();
-    let mut out = Vec::with_capacity(b.len() / 2 + 1);
+    // Most rows are zeros but for a CPU or few: runs of zeros are counted, not written.
+    let mut out = Counts::default();
     let mut i = 0;
-    // Most CPUs never saw the IRQ: runs of "0," four at a time, then one at a time.
+    // Runs of "0," four at a time, then one at a time.
     const FOUR_ZEROS: u64 = u64::from_ne_bytes(*b"0,0,0,0,");
     loop {
+        let run = i;
         while let Some(word) = b.get(i..i + 8) {
             if u64::from_ne_bytes(word.try_into().expect("8 bytes")) != FOUR_ZEROS {
                 break;
             }
-            out.extend_from_slice(&[0; 4]);
             i += 8;
         }
-        if b.get(i) == Some(&b'0') && b.get(i + 1) == Some(&b',') {
-            out.push(0);
+        while b.get(i) == Some(&b'0') && b.get(i + 1) == Some(&b',') {
             i += 2;
-            continue;
         }
+        out.push_zeros((i - run) / 2);
         let start = i;
         let mut v: u64 = 0;
         while let Some(d) = b.get(i).map(|c| c.wrapping_sub(b'0')).filter(|d| *d <= 9) {
@@ -297,7 +297,7 @@ pub fn parse_per_cpu_count(text: &str) -> Result<Vec<u64>, ParseError> {
         }
         out.push(v);
         match b.get(i) {
-            None => return Ok(out),
+            None => return Ok(out.settled()),
             Some(b',') => i += 1,
             Some(c) => return Err(ParseError::new(1, format!("unexpected byte {:?}", *c as char))),
         }
@@ -462,7 +462,7 @@ mod tests {
         assert_eq!(i.cpus, vec![0, 1, 3]);
         assert_eq!(i.partial.as_deref(), Some(PER_CPU_COUNT));
         assert_eq!((i.rows[0].irq.as_str(), i.rows[0].total), ("40", 7));
-        assert_eq!((i.rows[1].counts.as_slice(), i.rows[1].total), (&[5, 0, 1][..], 6));
+        assert_eq!((i.rows[1].counts.to_vec(), i.rows[1].total), (vec![5, 0, 1], 6));
         assert!(read(&[40, 42]).is_none(), "42 lacks a CPU");
         assert!(read(&[40, 43]).is_none(), "43 has no file");
     }
@@ -479,7 +479,7 @@ mod tests {
         let mut kept = KeptCounts::default();
         let intr = |n: u64| Intr { total: n, irqs: vec![0, 0, n] };
         let mut read = |possible: &[u32], i: Option<&Intr>| {
-            read_counts(&root, &[2], possible, i, &mut kept).unwrap().rows[0].counts.clone()
+            read_counts(&root, &[2], possible, i, &mut kept).unwrap().rows[0].counts.to_vec()
         };
         put("1,2\n");
         assert_eq!(read(&[0, 1], Some(&intr(3))), [1, 2]);
@@ -514,6 +514,22 @@ mod tests {
         ) {
             let text = counts.iter().map(u64::to_string).collect::<Vec<_>>().join(",") + "\n";
             prop_assert_eq!(parse_per_cpu_count(&text).unwrap(), counts);
+        }
+
+        /// On rows of a big host's length too, mostly zeros or dense or zeros after a dense
+        /// start, held as their density says.
+        #[test]
+        fn per_cpu_count_reads_big_rows_held_by_density(
+            counts in prop_oneof![
+                prop::collection::vec(prop_oneof![40 => Just(0u64), 1 => 1u64..=u64::from(u32::MAX)], 1..700),
+                (prop::collection::vec(1u64..9, 64..100), prop::collection::vec(0u64..2, 0..600))
+                    .prop_map(|(mut a, b)| { a.extend(b); a }),
+            ],
+        ) {
+            let text = counts.iter().map(u64::to_string).collect::<Vec<_>>().join(",") + "\n";
+            let got = parse_per_cpu_count(&text).unwrap();
+            prop_assert_eq!(got.is_sparse(), Counts::from(counts.clone()).is_sparse());
+            prop_assert_eq!(got, counts);
         }
     }
 
