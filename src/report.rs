@@ -205,8 +205,11 @@ fn cpu_rows(delta: &Delta, sample: &Sample, secs: Option<f64>) -> Vec<CpuRow> {
 
 /// One row per receive queue of every interface (the report's queue table; the exporter's too).
 pub(crate) fn queue_rows(delta: &Delta, sample: &Sample, secs: Option<f64>) -> Vec<QueueRow> {
-    let mut out = Vec::new();
-    for i in sample.interfaces.value().into_iter().flatten() {
+    let interfaces = sample.interfaces.value().map_or(&[][..], Vec::as_slice);
+    let mut out = Vec::with_capacity(
+        interfaces.iter().filter_map(|i| i.queues.value()).map(|q| q.rx.len()).sum(),
+    );
+    for i in interfaces {
         let rates = delta.interfaces.value().and_then(|r| r.iter().find(|r| r.name == i.name));
         let node = i.sysfs.device.as_ref().and_then(|d| d.numa_node.value().copied());
         for index in rx_queue_indexes(i) {
