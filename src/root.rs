@@ -5,6 +5,7 @@
 //! writes the kernel files "as they were" at the instant of the sample.
 
 use crate::fxhash::FxBuild;
+use crate::source::owners;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
@@ -79,6 +80,9 @@ struct OpenFiles {
     /// start: an open of a sysfs directory walks its path, a twentieth of a cold sample.
     /// With the generation they were last listed in.
     dirs: HashMap<String, (fs::File, u64), FxBuild>,
+    /// What scans of /proc/*/fd found, so the owners of the same sockets are not looked for
+    /// through every open file of the host each sample (`owners::find`).
+    owners: owners::Found,
 }
 
 struct OpenFile {
@@ -308,6 +312,7 @@ impl Root {
             period: 1,
             links: HashMap::default(),
             dirs: HashMap::default(),
+            owners: owners::Found::default(),
         }));
         self
     }
@@ -325,6 +330,13 @@ impl Root {
             o.dirs.retain(|_, (_, used)| *used >= oldest);
             o.generation += 1;
         }
+    }
+
+    /// `f` of what this root's scans for socket owners found, for a root that keeps files open
+    /// and records nothing (a capture must hold every read of a scan); else None.
+    pub fn owners_found<R>(&self, f: impl FnOnce(&mut owners::Found) -> R) -> Option<R> {
+        let m = self.open.as_ref().filter(|_| self.recorder.is_none())?;
+        Some(f(&mut m.lock().unwrap_or_else(|e| e.into_inner()).owners))
     }
 
     /// How many files `keep_open` holds open now.

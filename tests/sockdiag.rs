@@ -34,6 +34,32 @@ fn process(root: &Path, pid: u32, comm: Option<&str>, fds: &[(u32, &str)]) {
     }
 }
 
+/// A sampler's root remembers what its scans found, for `REMEMBERED_FOR`: a process gone since
+/// is still given as the owner, until a socket not looked for yet makes it scan again. A one-shot
+/// root and a recording one (a capture must hold the scan's reads) scan every time.
+#[test]
+fn a_sampler_root_remembers_owners_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path();
+    process(t, 100, Some("named"), &[(3, "socket:[123]")]);
+    process(t, 200, Some("ntpd"), &[(4, "socket:[456]")]);
+    let kept = Root::at(t).keep_open();
+    let recording = Root::at(t).keep_open().recording();
+    for root in [&kept, &recording] {
+        assert_eq!(owned(&owners::find(root, &[123, 789]), 123), [(100, "named")]);
+    }
+    std::fs::remove_dir_all(t.join("proc/100")).unwrap();
+    // 789 has no owner: that too was found, so nothing is read again.
+    assert_eq!(owned(&owners::find(&kept, &[123, 789]), 123), [(100, "named")]);
+    assert_eq!(owned(&owners::find(&kept, &[123]), 123), [(100, "named")]);
+    for root in [&recording, &Root::at(t)] {
+        assert_eq!(owned(&owners::find(root, &[123]), 123), []);
+    }
+    // 456 was never looked for: a new scan, which finds pid 100 gone.
+    let r = owners::find(&kept, &[123, 456]);
+    assert_eq!((owned(&r, 123), owned(&r, 456)), (vec![], vec![(200, "ntpd")]));
+}
+
 fn owned(r: &Avail<std::collections::HashMap<u64, Vec<Owner>>>, inode: u64) -> Vec<(u32, &str)> {
     let map = r.value().expect("owners scanned");
     map.get(&inode).map_or(vec![], |v| v.iter().map(|o| (o.pid, o.comm.as_str())).collect())

@@ -11,6 +11,7 @@ use crate::root::Root;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 /// A process holding a socket.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,10 +102,65 @@ fn numeric(names: &[String]) -> Vec<u32> {
 /// shared with a process of higher pid (a forked worker) lists only the owners seen until then.
 /// Processes that vanish or deny access while scanned are skipped; only an unreadable /proc is
 /// Unavailable. Nothing is read when `inodes` is empty.
+///
+/// A root that keeps files open (a `Sampler`'s, which `watch` and `report --count` look up owners
+/// through every refresh) remembers what its scans found: when every socket asked for was looked
+/// for less than `REMEMBERED_FOR` ago, the answer is the remembered one and nothing is read. A
+/// scan reads a link per open file of the host, on a busy server the dearest part of a refresh,
+/// for owners that rarely change while a socket lives. A socket passed to another process is
+/// therefore seen with its new owner up to that long after.
 pub fn find(root: &Root, inodes: &[u64]) -> Avail<HashMap<u64, Vec<Owner>>> {
     if inodes.is_empty() {
         return Avail::Value(HashMap::new());
     }
+    let now = Instant::now();
+    if let Some(known) = root.owners_found(|f| f.recall(inodes, now)).flatten() {
+        return Avail::Value(known);
+    }
+    let scanned = scan(root, inodes);
+    if let Avail::Value(found) = &scanned {
+        root.owners_found(|f| f.remember(inodes, found, now));
+    }
+    scanned
+}
+
+/// How long a scan's answer for a socket stands: as long as a sampler keeps a setting.
+pub const REMEMBERED_FOR: Duration = crate::sample::SETTINGS_MAX_AGE;
+
+/// What a root's scans found: each socket looked for, its owners (none found: empty) and when.
+#[derive(Debug, Default)]
+pub struct Found {
+    by_inode: HashMap<u64, (Vec<Owner>, Instant)>,
+}
+
+impl Found {
+    /// The owners of `inodes` (those with any), when every one was looked for less than
+    /// `REMEMBERED_FOR` before `now`.
+    pub fn recall(&self, inodes: &[u64], now: Instant) -> Option<HashMap<u64, Vec<Owner>>> {
+        let mut out = HashMap::new();
+        for i in inodes {
+            let (owners, at) = self.by_inode.get(i)?;
+            if now.saturating_duration_since(*at) >= REMEMBERED_FOR {
+                return None;
+            }
+            if !owners.is_empty() {
+                out.insert(*i, owners.clone());
+            }
+        }
+        Some(out)
+    }
+
+    /// Keeps a scan's answer for `inodes` made at `now`, and lets go of answers too old to use.
+    pub fn remember(&mut self, inodes: &[u64], found: &HashMap<u64, Vec<Owner>>, now: Instant) {
+        self.by_inode.retain(|_, (_, at)| now.saturating_duration_since(*at) < REMEMBERED_FOR);
+        for i in inodes {
+            self.by_inode.insert(*i, (found.get(i).cloned().unwrap_or_default(), now));
+        }
+    }
+}
+
+/// `find` without what a root remembers: one scan of /proc.
+fn scan(root: &Root, inodes: &[u64]) -> Avail<HashMap<u64, Vec<Owner>>> {
     let names = match root.read_dir("/proc") {
         Ok(n) => n,
         Err(e) => return Avail::Unavailable(Unavailable::from_io("/proc", &e)),
@@ -148,6 +204,26 @@ mod tests {
         for t in ["pipe:[78292]", "socket:[]", "socket:[12", "socket:[-1]", "socket:[1 ]", "/x"] {
             assert_eq!(socket_inode(t), None, "{t}");
         }
+    }
+
+    #[test]
+    fn found_owners_stand_for_a_while_then_are_looked_for_again() {
+        let t0 = Instant::now();
+        let named = vec![Owner { pid: 12, comm: "named".into() }];
+        let mut f = Found::default();
+        assert_eq!(f.recall(&[1], t0), None, "never looked for");
+        f.remember(&[1, 2], &HashMap::from([(1, named.clone())]), t0);
+        let later = t0 + REMEMBERED_FOR - Duration::from_millis(1);
+        // 2 was looked for and has no owner: that answer stands too.
+        assert_eq!(f.recall(&[1, 2], later), Some(HashMap::from([(1, named.clone())])));
+        assert_eq!(f.recall(&[2], later), Some(HashMap::new()));
+        assert_eq!(f.recall(&[1, 3], later), None, "3 was never looked for");
+        assert_eq!(f.recall(&[1], t0 + REMEMBERED_FOR), None, "too old");
+        // A later scan's answer replaces the old one; answers too old are let go.
+        let t1 = t0 + REMEMBERED_FOR;
+        f.remember(&[3], &HashMap::new(), t1);
+        assert_eq!(f.by_inode.keys().collect::<Vec<_>>(), [&3]);
+        assert_eq!(f.recall(&[3], t1), Some(HashMap::new()));
     }
 
     #[test]
