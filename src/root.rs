@@ -317,17 +317,22 @@ impl Root {
         self
     }
 
-    /// Ends a round of reads (one sample), closing the files kept open that were not read in the
-    /// last `rounds` rounds: what a host no longer has (a removed interface, an exited process) is
-    /// not held open forever, while a file read once every few rounds (a setting) stays open.
+    /// Ends a round of reads (one sample). Once every `rounds` rounds it closes the files kept
+    /// open that were not read in the last `rounds` rounds: what a host no longer has (a removed
+    /// interface, an exited process) is not held open forever, while a file read once every few
+    /// rounds (a setting) stays open. A file no longer read is so closed within `2 × rounds`
+    /// rounds; sweeping every round walked thousands of kept files a sample on a big host.
     pub fn close_unused(&self, rounds: u64) {
         if let Some(m) = &self.open {
             let mut o = m.lock().unwrap_or_else(|e| e.into_inner());
+            let rounds = rounds.max(1);
             o.period = rounds.saturating_sub(1).max(1);
-            let oldest = o.generation.saturating_sub(rounds.saturating_sub(1));
-            o.files.retain(|_, f| f.used >= oldest);
-            o.links.retain(|_, (_, used)| *used >= oldest);
-            o.dirs.retain(|_, (_, used)| *used >= oldest);
+            if (o.generation + 1) % rounds == 0 {
+                let oldest = o.generation.saturating_sub(rounds - 1);
+                o.files.retain(|_, f| f.used >= oldest);
+                o.links.retain(|_, (_, used)| *used >= oldest);
+                o.dirs.retain(|_, (_, used)| *used >= oldest);
+            }
             o.generation += 1;
         }
     }
@@ -725,6 +730,39 @@ mod tests {
                 assert_eq!(names(&got), names(&want), "{path}");
             }
         }
+    }
+
+    #[test]
+    fn unused_files_close_within_two_sweeps_and_a_setting_read_each_period_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["counter", "setting", "gone"] {
+            fs::write(dir.path().join(f), "1\n").unwrap();
+        }
+        let root = Root::at(dir.path()).keep_open();
+        let rounds = 3;
+        let mut closed_at = None;
+        for round in 0..12 {
+            root.read("/counter").unwrap();
+            // A setting, read once every `rounds - 1` rounds (a settings period).
+            if round % (rounds - 1) == 0 {
+                root.read("/setting").unwrap();
+            }
+            if round == 0 {
+                root.read("/gone").unwrap();
+            }
+            root.close_unused(rounds);
+            let open = root.open_files();
+            assert!(open >= 2, "round {round}: a file read within the period was closed");
+            if open == 2 && closed_at.is_none() {
+                closed_at = Some(round);
+            }
+            if closed_at.is_some() {
+                assert_eq!(open, 2, "round {round}: a closed file came back");
+            }
+        }
+        // Read last in round 0: kept through round `rounds - 1`, closed by round `2 × rounds - 1`.
+        let at = closed_at.expect("the unused file was closed");
+        assert!((rounds..2 * rounds).contains(&at), "closed after round {at}");
     }
 
     #[test]

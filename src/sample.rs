@@ -138,7 +138,8 @@ impl Sample {
 /// otherwise cost tens of milliseconds per sample:
 ///
 /// - **Open files**: kernel files stay open and are re-read from offset 0 into one reused buffer
-///   (`Root::keep_open`); files a sample no longer reads (a removed interface) are closed after it.
+///   (`Root::keep_open`); files the samples no longer read (a removed interface) are closed within
+///   two settings periods.
 ///   Likewise the rtnetlink and generic-netlink sockets (the netdev family resolved once) and the
 ///   ethtool ioctl socket are opened once and kept, a netlink socket anew after an error.
 /// - **Settings are re-read in turn**, each at least every `SETTINGS_EVERY` samples and every
