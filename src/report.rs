@@ -304,8 +304,12 @@ pub(crate) fn socket_rows(delta: &Delta, secs: Option<f64>) -> Vec<SocketRow> {
 
 /// `198.18.0.1:5000`, `[::1]:5000`.
 pub fn endpoint(ip: &IpAddr, port: u16) -> String {
-    match ip {
-        IpAddr::V4(a) => format!("{a}:{port}"),
-        IpAddr::V6(a) => format!("[{a}]:{port}"),
-    }
+    use std::fmt::Write;
+    // Sized once for the longest: `format!` grows its string step by step, per socket that dropped.
+    let mut s = String::with_capacity(48);
+    let _ = match ip {
+        IpAddr::V4(a) => write!(s, "{a}:{port}"),
+        IpAddr::V6(a) => write!(s, "[{a}]:{port}"),
+    };
+    s
 }

@@ -7,22 +7,27 @@ use crate::report::Basis;
 use crate::sample::Interface;
 
 pub fn check(ctx: &Context) -> Vec<Finding> {
-    nic::interfaces(ctx).iter().filter_map(|i| finding(ctx, i)).collect()
-}
-
-fn finding(ctx: &Context, i: &Interface) -> Option<Finding> {
     let nodes = nic::nodes(ctx);
     if nodes.len() < 2 {
-        return None;
+        return vec![];
     }
+    let node_of = nic::NodeOf::new(&nodes);
+    nic::interfaces(ctx).iter().filter_map(|i| finding(ctx, i, &nodes, &node_of)).collect()
+}
+
+fn finding(
+    ctx: &Context,
+    i: &Interface,
+    nodes: &[(u32, Vec<u32>)],
+    node_of: &nic::NodeOf,
+) -> Option<Finding> {
     let node = nic::device_node(i)?;
     let local = nodes.iter().find(|(n, _)| *n == node).map(|(_, c)| c.clone())?;
     // Remote: every CPU it targets sits on a known node that is not the device's.
     let remote: Vec<QueueIrq> = nic::rx_irqs(ctx, i)
         .into_iter()
         .filter(|q| {
-            !q.cpus.is_empty()
-                && q.cpus.iter().all(|c| nic::node_of(&nodes, *c).is_some_and(|n| n != node))
+            !q.cpus.is_empty() && q.cpus.iter().all(|c| node_of.get(*c).is_some_and(|n| n != node))
         })
         .collect();
     let fired = nic::fired_total(&remote);
@@ -36,7 +41,7 @@ fn finding(ctx: &Context, i: &Interface) -> Option<Finding> {
     for q in &remote {
         let mut e = nic::irq_evidence(ctx, q);
         let on: Vec<String> =
-            q.cpus.iter().filter_map(|c| nic::node_of(&nodes, *c)).map(|n| n.to_string()).collect();
+            q.cpus.iter().filter_map(|c| node_of.get(*c)).map(|n| n.to_string()).collect();
         e.value.push_str(&format!(", node {}", on.join(",")));
         evidence.push(e);
     }
