@@ -243,23 +243,18 @@ pub struct SoftirqRates {
     pub total: Rate,
 }
 
-/// CPU time in USER_HZ ticks per second, and the share of the interval spent in each state.
+/// The share of one CPU's time (or all CPUs', the `cpu` line) in the interval spent in softirq
+/// and idle: what the report and the rules read of /proc/stat. The other states' rates were
+/// 4,000 rates a refresh on a 512-CPU host that nothing read.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CpuTimeRates {
     /// `None` for the aggregate `cpu` line.
     pub cpu: Option<u32>,
     pub presence: Presence,
-    pub user: Rate,
-    pub nice: Rate,
-    pub system: Rate,
-    pub idle: Rate,
-    pub iowait: Rate,
-    pub irq: Rate,
-    pub softirq: Rate,
-    pub steal: Rate,
-    /// Fractions (0..=1) of this CPU's time in the interval; `None` when not computable.
+    /// Fractions (0..=1) of this CPU's time in the interval; `None` when not computable (no time
+    /// passed, a counter the kernel does not print, or idle accounting that stepped back, as it
+    /// can under NO_HZ).
     pub softirq_share: Option<f64>,
-    pub irq_share: Option<f64>,
     pub idle_share: Option<f64>,
 }
 
@@ -303,7 +298,7 @@ impl Delta {
                 .map(|(e, l)| softirq_rates(e, l, secs, then))
                 .into(),
             cpu_time: both(&earlier.stat, &later.stat)
-                .map(|(e, l)| cpu_time_rates(e, l, secs, then))
+                .map(|(e, l)| cpu_time_rates(e, l, then))
                 .into(),
             conntrack_count: later.environment.conntrack.as_ref().map(|c| c.count),
             interval,
@@ -1431,39 +1426,17 @@ fn softirq_rates(
 
 // ---- /proc/stat ----
 
-fn cpu_time_rates(
-    e: &stat::Stat,
-    l: &stat::Stat,
-    secs: Option<f64>,
-    then: Then,
-) -> Vec<CpuTimeRates> {
-    let mut out = vec![cpu_time_pair(&e.total, &l.total, secs, then)];
+fn cpu_time_rates(e: &stat::Stat, l: &stat::Stat, then: Then) -> Vec<CpuTimeRates> {
+    let mut out = vec![cpu_time_pair(&e.total, &l.total, then)];
     out.extend(pair_by(&e.cpus, &l.cpus, |c| c.cpu).into_iter().map(|p| match p {
-        Pair::Both(e, l) => cpu_time_pair(e, l, secs, then),
-        Pair::New(l) => cpu_time_alone(l, Presence::New, Rate::New),
-        Pair::Gone(e) => cpu_time_alone(e, Presence::Gone, Rate::Gone),
+        Pair::Both(e, l) => cpu_time_pair(e, l, then),
+        Pair::New(l) => cpu_time_alone(l, Presence::New),
+        Pair::Gone(e) => cpu_time_alone(e, Presence::Gone),
     }));
     out
 }
 
-fn cpu_time_pair(
-    e: &stat::CpuTime,
-    l: &stat::CpuTime,
-    secs: Option<f64>,
-    then: Then,
-) -> CpuTimeRates {
-    // CPU time is never reset; the kernel's idle and iowait accounting can step back a little
-    // under NO_HZ, which is no restart, so it is not comparable rather than a reset.
-    let ticks = |a: u64, b: u64| match b.checked_sub(a) {
-        Some(d) => value(d, secs),
-        None => Rate::NotComparable {
-            why: format!("went back from {a} to {b} ticks (idle/iowait accounting under NO_HZ)"),
-        },
-    };
-    let opt = |a: Option<u64>, b: Option<u64>, what: &str| match (a, b) {
-        (Some(a), Some(b)) => ticks(a, b),
-        _ => Rate::NotComparable { why: format!("{what} is not printed by this kernel") },
-    };
+fn cpu_time_pair(e: &stat::CpuTime, l: &stat::CpuTime, then: Then) -> CpuTimeRates {
     let total = l.total().checked_sub(then.at(e.total())).filter(|&t| t > 0);
     let share = |a: Option<u64>, b: Option<u64>| -> Option<f64> {
         let d = b?.checked_sub(a?)?;
@@ -1473,36 +1446,13 @@ fn cpu_time_pair(
     CpuTimeRates {
         cpu: l.cpu,
         presence: Presence::Both,
-        user: ticks(then.at(e.user), l.user),
-        nice: ticks(then.at(e.nice), l.nice),
-        system: ticks(then.at(e.system), l.system),
-        idle: ticks(then.at(e.idle), l.idle),
-        iowait: opt(then.opt(e.iowait), l.iowait, "iowait"),
-        irq: opt(then.opt(e.irq), l.irq, "irq"),
-        softirq: opt(then.opt(e.softirq), l.softirq, "softirq"),
-        steal: opt(then.opt(e.steal), l.steal, "steal"),
         softirq_share: share(then.opt(e.softirq), l.softirq),
-        irq_share: share(then.opt(e.irq), l.irq),
         idle_share: share(Some(then.at(e.idle)), Some(l.idle)),
     }
 }
 
-fn cpu_time_alone(c: &stat::CpuTime, presence: Presence, rate: Rate) -> CpuTimeRates {
-    CpuTimeRates {
-        cpu: c.cpu,
-        presence,
-        user: rate.clone(),
-        nice: rate.clone(),
-        system: rate.clone(),
-        idle: rate.clone(),
-        iowait: rate.clone(),
-        irq: rate.clone(),
-        softirq: rate.clone(),
-        steal: rate,
-        softirq_share: None,
-        irq_share: None,
-        idle_share: None,
-    }
+fn cpu_time_alone(c: &stat::CpuTime, presence: Presence) -> CpuTimeRates {
+    CpuTimeRates { cpu: c.cpu, presence, softirq_share: None, idle_share: None }
 }
 
 #[cfg(test)]
@@ -1717,9 +1667,22 @@ mod tests {
         assert_eq!(cpu(&d, 1).processed, val(400, 200.0));
         assert_eq!(iface(&d, "eth0").proc_net_dev.value().unwrap()["rx_packets"], val(1000, 500.0));
         let cpu1 = d.cpu_time.value().unwrap().iter().find(|c| c.cpu == Some(1)).unwrap();
-        assert_eq!(cpu1.softirq, val(10, 5.0));
         assert_eq!(cpu1.softirq_share, Some(0.1));
         assert_eq!(cpu1.idle_share, Some(0.9));
+    }
+
+    #[test]
+    fn idle_time_that_steps_back_has_no_share() {
+        let (e, mut l) = pair();
+        if let Avail::Value(s) = &mut l.stat {
+            s.cpus[1].softirq = s.cpus[1].softirq.map(|v| v + 50);
+            s.cpus[1].idle -= 5;
+        }
+        let d = Delta::between(&e, &l);
+        let cpu1 = d.cpu_time.value().unwrap().iter().find(|c| c.cpu == Some(1)).unwrap();
+        assert_eq!(cpu1.idle_share, None);
+        // The time that did pass still divides: 50 ticks of softirq out of 45.
+        assert_eq!(cpu1.softirq_share, Some(1.0));
     }
 
     #[test]
