@@ -148,7 +148,10 @@ impl Sample {
 ///   CPUs and NUMA nodes; the environment; the netdev netlink family's queues and NAPI instances
 ///   (`queue-get`, `napi-get`), which are also read again whenever an interface's settings are,
 ///   as its IRQs are mapped to queues through them (its queue statistics, `qstats-get`, are
-///   counters). Counters are read every sample, and so is what a setting's age could make
+///   counters). An interface's TX queue settings (XPS, BQL, tx_maxrate), which nothing on the
+///   receive path reads, only with every `TX_QUEUES_EVERY`th re-read of its settings, or at
+///   once when its TX queues are other ones. Counters are read every sample, and so is what a
+///   setting's age could make
 ///   wrong: the interface list, each ifindex (a re-created or renamed interface is read anew at
 ///   once; live, the ifindex the rtnetlink dump gives for the name, as kept files follow their
 ///   device through renames) and the link state (flags, operstate, carrier; live, read again
@@ -183,6 +186,12 @@ pub const SETTINGS_EVERY: u64 = 30;
 
 /// ...and once it is this old, for long intervals (a scrape every 15 s, a report every minute).
 pub const SETTINGS_MAX_AGE: Duration = Duration::from_secs(30);
+
+/// An interface's TX queue settings (XPS, BQL, tx_maxrate) are read again with every this many
+/// re-reads of its settings (2 minutes at the settings pace), or at once when its TX queues
+/// changed: nothing on the receive path depends on them, and on a host with 64 TX queues a NIC
+/// they are half the files of its settings.
+pub const TX_QUEUES_EVERY: u32 = 4;
 
 impl Sampler {
     /// A sampler that re-reads each setting every `SETTINGS_EVERY` samples or `SETTINGS_MAX_AGE`.
@@ -316,6 +325,8 @@ struct Settings {
     /// link state is read again when a dump says otherwise. None off the running kernel: then
     /// it is read every sample.
     signal: Option<netlink::rtnl::LinkSignal>,
+    /// Settings reads since `queues`' TX queues were read (0: by this one).
+    tx_reads_ago: u32,
 }
 
 type NetdevSettings = (Avail<Vec<netlink::Queue>>, Avail<Vec<netlink::Napi>>);
@@ -673,6 +684,19 @@ fn read_settings(
         }
         _ => iface::read(root, name),
     };
+    // The TX queues of the last read of this device, while they are younger than
+    // `TX_QUEUES_EVERY` settings reads.
+    let earlier = kept.as_deref().and_then(|k| k.interfaces.get(name)).map(|a| &a.value);
+    let earlier = earlier
+        .filter(|e| e.tx_reads_ago + 1 < TX_QUEUES_EVERY)
+        .filter(|e| e.sysfs.ifindex.is_available() && e.sysfs.ifindex == sysfs.ifindex);
+    let earlier_tx = earlier.and_then(|e| Some(e.queues.value()?.tx.as_slice()));
+    let (queues, kept_tx) = queues::read_keeping_tx(root, name, earlier_tx);
+    let tx_reads_ago = match (kept_tx, earlier) {
+        (true, Some(e)) => e.tx_reads_ago + 1,
+        _ => 0,
+    };
+    let queues = Arc::new(queues);
     let ethtool = match kept {
         Some(k) if root.is_live() && !root.is_recording() => match ethtool_socket(&mut k.ethtool) {
             Ok(sock) => ethtool::read_with(sock, name),
@@ -683,10 +707,9 @@ fn read_settings(
         },
         _ => record.ethtool_of(name),
     };
-    let queues = Arc::new(queues::read(root, name));
     let irqs = Arc::new(irq::read(root, &sysfs));
     let signal = link.filter(|_| live).map(|l| l.signal);
-    Settings { sysfs, queues, irqs, ethtool, signal }
+    Settings { sysfs, queues, irqs, ethtool, signal, tx_reads_ago }
 }
 
 /// The UDP socket table: read when due (always for a one-shot sample), else the kept one.

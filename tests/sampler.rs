@@ -1,7 +1,8 @@
 //! `Sampler`: files kept open and re-read give what one-shot reads give, through changes of the
-//! tree, removals and captures, except for what it documents: settings re-read in turn, only the
-//! NIC IRQs' per-CPU counts (each read again only when its /proc/stat `intr` count moved), and the
-//! UDP socket table re-read only when a UDP error counter moved.
+//! tree, removals and captures, except for what it documents: settings re-read in turn (TX queue
+//! settings every few turns), only the NIC IRQs' per-CPU counts (each read again only when its
+//! /proc/stat `intr` count moved), and the UDP socket table re-read only when a UDP error counter
+//! moved.
 
 #[path = "../benches/synth/mod.rs"]
 mod synth;
@@ -255,6 +256,47 @@ fn settings_are_re_read_within_their_period_and_counters_every_sample() {
     assert_eq!(rps(&next), Vec::<u32>::new(), "a setting is kept until it is due");
     let seen = (2..=every).find(|_| rps(&sampler.take()) == vec![0, 1]);
     assert!(seen.is_some(), "rps_cpus re-read within {every} samples");
+}
+
+fn xps(s: &Sample) -> Vec<u32> {
+    let q = s.interface("eth0").unwrap().queues.value().unwrap();
+    q.tx[0].xps_cpus.value().unwrap().clone()
+}
+
+#[test]
+fn tx_queue_settings_are_re_read_every_few_settings_reads_or_when_the_queues_change() {
+    use rxpath::sample::TX_QUEUES_EVERY;
+    let dir = tempfile::tempdir().unwrap();
+    synth::write(dir.path(), &synth::Spec::small(), 0).unwrap();
+    let eth0 = dir.path().join(ETH0);
+    // Settings are re-read every sample here.
+    let mut sampler = Sampler::every(Root::at(dir.path()), 1);
+    let before = xps(&sampler.take());
+    assert_ne!(before, vec![0, 1]);
+    fs::write(eth0.join("queues/tx-0/xps_cpus"), "00000003\n").unwrap();
+    fs::write(eth0.join("queues/rx-0/rps_cpus"), "00000003\n").unwrap();
+    for n in 1..TX_QUEUES_EVERY {
+        let s = sampler.take();
+        assert_eq!(rps(&s), vec![0, 1], "settings read {n}: RX queues are read");
+        assert_eq!(xps(&s), before, "settings read {n}: TX queues are kept");
+    }
+    assert_eq!(xps(&sampler.take()), vec![0, 1], "read again at settings read {TX_QUEUES_EVERY}");
+    // A TX queue more: the kept ones are not the device's queues, so all are read at once.
+    fs::write(eth0.join("queues/tx-0/xps_cpus"), "00000001\n").unwrap();
+    let tx = |s: &Sample| s.interface("eth0").unwrap().queues.value().unwrap().tx.len();
+    let queues = tx(&sampler.take());
+    fs::create_dir(eth0.join(format!("queues/tx-{queues}"))).unwrap();
+    let s = sampler.take();
+    assert_eq!((tx(&s), xps(&s)), (queues + 1, vec![0]));
+    // The count starts again from that read: kept by the next ones.
+    fs::write(eth0.join("queues/tx-0/xps_cpus"), "00000002\n").unwrap();
+    assert_eq!(xps(&sampler.take()), vec![0]);
+    // Another device under the name: read at once too.
+    fs::write(eth0.join("ifindex"), "77\n").unwrap();
+    assert_eq!(xps(&sampler.take()), vec![1]);
+    // A one-shot sample reads them every time.
+    fs::write(eth0.join("queues/tx-0/xps_cpus"), "00000003\n").unwrap();
+    assert_eq!(xps(&Sample::take(&Root::at(dir.path()))), vec![0, 1]);
 }
 
 #[test]

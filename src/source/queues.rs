@@ -55,10 +55,21 @@ pub fn parse_queue_dir(name: &str) -> Option<QueueDir> {
 }
 
 pub fn read(root: &Root, name: &str) -> Avail<Queues> {
+    read_keeping_tx(root, name, None).0
+}
+
+/// An interface's queues, with `earlier_tx` (the TX queues of an earlier read of the same device)
+/// taken instead of reading them again when it holds the same queues, and whether it was: a
+/// `Sampler` re-reads them less often, as nothing on the receive path depends on them.
+pub fn read_keeping_tx(
+    root: &Root,
+    name: &str,
+    earlier_tx: Option<&[TxQueue]>,
+) -> (Avail<Queues>, bool) {
     let dir = format!("{}/queues", iface::net_dir(root, name));
     let entries = match root.read_dir(&dir) {
         Ok(e) => e,
-        Err(e) => return Avail::Unavailable(Unavailable::from_io(&dir, &e)),
+        Err(e) => return (Avail::Unavailable(Unavailable::from_io(&dir, &e)), false),
     };
     let mut rx_idx = Vec::new();
     let mut tx_idx = Vec::new();
@@ -71,9 +82,6 @@ pub fn read(root: &Root, name: &str) -> Avail<Queues> {
     }
     rx_idx.sort_unstable();
     tx_idx.sort_unstable();
-    let single_tx = tx_idx.len() == 1;
-    // Every TX queue of a device has the same BQL attributes (one sysfs group): listed once.
-    let bql_names = tx_idx.first().and_then(|i| root.read_dir(&bql_dir(&dir, *i)).ok());
     let rx = rx_idx
         .into_iter()
         .map(|i| {
@@ -89,7 +97,18 @@ pub fn read(root: &Root, name: &str) -> Avail<Queues> {
             }
         })
         .collect();
-    let tx = tx_idx
+    let (tx, kept) = match earlier_tx {
+        Some(t) if t.iter().map(|q| q.index).eq(tx_idx.iter().copied()) => (t.to_vec(), true),
+        _ => (read_tx(root, &dir, tx_idx), false),
+    };
+    (Avail::Value(Queues { rx, tx }), kept)
+}
+
+fn read_tx(root: &Root, dir: &str, tx_idx: Vec<u32>) -> Vec<TxQueue> {
+    let single_tx = tx_idx.len() == 1;
+    // Every TX queue of a device has the same BQL attributes (one sysfs group): listed once.
+    let bql_names = tx_idx.first().and_then(|i| root.read_dir(&bql_dir(dir, *i)).ok());
+    tx_idx
         .into_iter()
         .map(|i| {
             let q = format!("{dir}/tx-{i}");
@@ -100,11 +119,10 @@ pub fn read(root: &Root, name: &str) -> Avail<Queues> {
                 tx_maxrate: read_attr(root, &format!("{q}/tx_maxrate"), crate::source::parse_num),
                 byte_queue_limits: bql_names
                     .as_deref()
-                    .map(|names| read_bql(root, &bql_dir(&dir, i), names)),
+                    .map(|names| read_bql(root, &bql_dir(dir, i), names)),
             }
         })
-        .collect();
-    Avail::Value(Queues { rx, tx })
+        .collect()
 }
 
 /// A hex mask file. An empty mask (`0`, or all-zero comma groups) is the empty set, not missing.
