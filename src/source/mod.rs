@@ -282,20 +282,25 @@ pub(crate) struct Fields<'a> {
     at: usize,
 }
 
+impl<'a> Fields<'a> {
+    /// What follows the fields taken so far.
+    pub(crate) fn rest(&self) -> &'a str {
+        &self.s[self.at..]
+    }
+}
+
 impl<'a> Iterator for Fields<'a> {
     type Item = &'a str;
 
     fn next(&mut self) -> Option<&'a str> {
         let b = self.s.as_bytes();
-        let mut i = self.at;
-        while i < b.len() && b[i].is_ascii_whitespace() {
-            i += 1;
-        }
+        let i = skip_space(b, self.at);
         if i == b.len() {
             self.at = i;
             return None;
         }
         let start = i;
+        let mut i = i;
         while i < b.len() && !b[i].is_ascii_whitespace() {
             i += 1;
         }
@@ -303,6 +308,58 @@ impl<'a> Iterator for Fields<'a> {
         // Both ends sit next to ASCII bytes (or the ends of `s`): char boundaries.
         Some(&self.s[start..i])
     }
+}
+
+/// The first byte at or after `i` that is not ASCII whitespace (or the end). Columns padded to a
+/// width (`%10u` in /proc/softirqs and /proc/interrupts) are mostly spaces: passed 8 at a time.
+#[inline]
+fn skip_space(b: &[u8], mut i: usize) -> usize {
+    while let Some(w) = b.get(i..i + 8)
+        && w == b"        "
+    {
+        i += 8;
+    }
+    while i < b.len() && b[i].is_ascii_whitespace() {
+        i += 1;
+    }
+    i
+}
+
+/// Appends the whitespace-separated decimal numbers of `s` to `out`, at most `max` of them, in one
+/// pass over the bytes: what `fields(s).take(max).map(dec_u64)` gives when every one is a number,
+/// and `false` (with `out` partly filled) as soon as one is not, for the caller's own reader to
+/// say which. The counter files hold thousands of numbers a read on a big host.
+pub(crate) fn push_decimals(s: &str, out: &mut Vec<u64>, max: usize) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    let mut n = 0;
+    while n < max {
+        i = skip_space(b, i);
+        if i == b.len() {
+            break;
+        }
+        let start = i;
+        let mut v: u64 = 0;
+        // 19 digits cannot overflow; a longer token goes through the checked parse.
+        while i < b.len() && i - start < 19 {
+            let d = b[i].wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            v = v * 10 + u64::from(d);
+            i += 1;
+        }
+        if i < b.len() && !b[i].is_ascii_whitespace() {
+            let end = b[i..].iter().position(u8::is_ascii_whitespace).map_or(b.len(), |e| i + e);
+            match dec_u64(&s[start..end]) {
+                Some(x) => (v, i) = (x, end),
+                None => return false,
+            }
+        }
+        out.push(v);
+        n += 1;
+    }
+    true
 }
 
 /// Decimal digits only (no sign, no space) to a number; `None` for anything else or more than
@@ -385,6 +442,20 @@ mod tests {
             let ours: Vec<&str> = fields(&s).collect();
             let std: Vec<&str> = s.split_ascii_whitespace().collect();
             prop_assert_eq!(ours, std);
+        }
+
+        #[test]
+        fn pushed_decimals_are_the_fields_parsed(
+            s in "[ \t\n0-9]{0,60}|[ 0-9a+]{0,30}|( {0,12}[0-9]{1,21}){0,6}",
+            max in 0usize..8,
+        ) {
+            let want: Option<Vec<u64>> = fields(&s).take(max).map(dec_u64).collect();
+            let mut got = vec![7];
+            let ok = push_decimals(&s, &mut got, max);
+            prop_assert_eq!(ok, want.is_some());
+            if let Some(want) = want {
+                prop_assert_eq!(&got[1..], want.as_slice());
+            }
         }
 
         #[test]

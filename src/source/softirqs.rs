@@ -6,7 +6,7 @@
 //! old kernels have `BLOCK_IOPOLL`), so a kernel adding or renaming a type breaks nothing.
 
 use super::interrupts::parse_cpu_header;
-use super::{ParseError, dec_u64, fields, read_parsed};
+use super::{ParseError, dec_u64, fields, push_decimals, read_parsed};
 use crate::avail::Avail;
 use crate::root::Root;
 use indexmap::IndexMap;
@@ -49,11 +49,9 @@ pub fn parse(text: &str) -> Result<Softirqs, ParseError> {
             return Err(ParseError::new(lineno, format!("{PATH}: empty softirq name")));
         }
         let mut counts = Vec::with_capacity(cpus.len());
-        for tok in fields(values).take(cpus.len()) {
-            let v = dec_u64(tok).ok_or_else(|| {
-                ParseError::new(lineno, format!("{PATH}: {name}: {tok:?} is not a count"))
-            })?;
-            counts.push(v);
+        if !push_decimals(values, &mut counts, cpus.len()) {
+            let tok = fields(values).find(|t| dec_u64(t).is_none()).unwrap_or_default();
+            return Err(ParseError::new(lineno, format!("{PATH}: {name}: {tok:?} is not a count")));
         }
         rows.insert(name.to_string(), counts);
     }

@@ -94,10 +94,16 @@ fn parse_rows(text: &str) -> Result<(Vec<RawRow>, usize), ParseError> {
     for (i, line) in text.lines().enumerate() {
         let lineno = i + 1;
         cols.clear();
-        for tok in fields(line) {
-            cols.push(parse_hex(tok).ok_or_else(|| {
-                ParseError::new(lineno, format!("softnet_stat: {tok:?} is not a 32-bit hex value"))
-            })?);
+        if !push_hex8(line, &mut cols) {
+            cols.clear();
+            for tok in fields(line) {
+                cols.push(parse_hex(tok).ok_or_else(|| {
+                    ParseError::new(
+                        lineno,
+                        format!("softnet_stat: {tok:?} is not a 32-bit hex value"),
+                    )
+                })?);
+            }
         }
         if cols.is_empty() {
             continue;
@@ -159,6 +165,32 @@ fn assign_cpus(raw: Vec<RawRow>, columns: usize, online: Option<&[u32]>) -> Soft
 }
 
 /// `%08x` as printed; uppercase accepted (hand-made files), anything wider than 32 bits refused.
+/// A line as every kernel prints it, `%08x` fields one space apart, into `cols`; `false` for any
+/// other shape, which the general reader then takes (512 lines of 15 fields on a big host).
+fn push_hex8(line: &str, cols: &mut Vec<u32>) -> bool {
+    let b = line.as_bytes();
+    if b.len() % 9 != 8 {
+        return false;
+    }
+    for field in b.chunks(9) {
+        if field.len() == 9 && field[8] != b' ' {
+            return false;
+        }
+        let mut v = 0u32;
+        for &c in &field[..8] {
+            let d = match c {
+                b'0'..=b'9' => c - b'0',
+                b'a'..=b'f' => c - b'a' + 10,
+                b'A'..=b'F' => c - b'A' + 10,
+                _ => return false,
+            };
+            v = v << 4 | u32::from(d);
+        }
+        cols.push(v);
+    }
+    true
+}
+
 fn parse_hex(tok: &str) -> Option<u32> {
     hex_u64(tok).and_then(|v| u32::try_from(v).ok())
 }
@@ -316,5 +348,40 @@ mod tests {
         assert_eq!(serde_json::to_value(CpuIdSource::RowIndex).unwrap(), "row_index");
         let back: Softnet = serde_json::from_value(j).unwrap();
         assert_eq!(back, s);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn kernel_lines_read_as_the_general_reader_reads_them(
+            rows in proptest::collection::vec(
+                proptest::collection::vec(proptest::prelude::any::<u32>(), 9..18),
+                0..5,
+            ),
+            upper in proptest::prelude::any::<bool>(),
+        ) {
+            let line = |r: &Vec<u32>, sep: &str| {
+                let f: Vec<String> = r
+                    .iter()
+                    .map(|v| if upper { format!("{v:08X}") } else { format!("{v:08x}") })
+                    .collect();
+                f.join(sep)
+            };
+            // One space apart is the kernel's shape; two is not, and takes the general reader.
+            let kernel: String = rows.iter().map(|r| line(r, " ") + "\n").collect();
+            let spaced: String = rows.iter().map(|r| line(r, "  ") + "\n").collect();
+            let (a, b) = (parse_rows(&kernel).unwrap(), parse_rows(&spaced).unwrap());
+            proptest::prop_assert_eq!(a.1, b.1);
+            let rows_of = |r: &[RawRow]| -> Vec<String> {
+                r.iter().map(|x| format!("{:?} {:?}", x.row, x.cpu_column)).collect()
+            };
+            proptest::prop_assert_eq!(rows_of(&a.0), rows_of(&b.0));
+            let mut cols = Vec::new();
+            for r in &rows {
+                cols.clear();
+                proptest::prop_assert!(push_hex8(&line(r, " "), &mut cols));
+                proptest::prop_assert_eq!(&cols, r);
+                proptest::prop_assert!(!push_hex8(&line(r, "  "), &mut cols));
+            }
+        }
     }
 }

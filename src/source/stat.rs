@@ -10,7 +10,7 @@
 //! each summed over all CPUs) is parsed apart from `Stat` (`Intr`): a big host has thousands of
 //! them, which a Sample does not carry; a `Sampler` compares them between samples instead.
 
-use super::{ParseError, dec_u64, fields, read_parsed};
+use super::{ParseError, dec_u64, fields, push_decimals, read_parsed};
 use crate::avail::Avail;
 use crate::root::Root;
 use serde::{Deserialize, Serialize};
@@ -98,11 +98,11 @@ pub fn parse_with_intr(text: &str) -> Result<(Stat, Option<Intr>), ParseError> {
         let mut toks = fields(line);
         let Some(label) = toks.next() else { continue };
         if label == "softirq" {
-            softirq = Some(parse_values(toks, lineno, label)?);
+            softirq = Some(parse_values(toks.rest(), lineno, label)?);
             continue;
         }
         if label == "intr" {
-            intr = parse_intr(toks);
+            intr = parse_intr(toks.rest());
             continue;
         }
         let Some(id) = label.strip_prefix("cpu") else { continue };
@@ -115,7 +115,7 @@ pub fn parse_with_intr(text: &str) -> Result<(Stat, Option<Intr>), ParseError> {
         } else {
             continue;
         };
-        let v = parse_values(toks, lineno, label)?;
+        let v = parse_values(toks.rest(), lineno, label)?;
         let Some(&[user, nice, system, idle]) = v.get(..4) else {
             return Err(ParseError::new(
                 lineno,
@@ -148,23 +148,20 @@ pub fn parse_with_intr(text: &str) -> Result<(Stat, Option<Intr>), ParseError> {
 
 /// `<total> <IRQ 0> <IRQ 1> ...` after the label: thousands of counts on a big host, read every
 /// sample by a Sampler, through the shared splitter and number parser.
-fn parse_intr<'a>(mut toks: impl Iterator<Item = &'a str>) -> Option<Intr> {
+fn parse_intr(rest: &str) -> Option<Intr> {
+    let mut toks = fields(rest);
     let total = dec_u64(toks.next()?)?;
-    let irqs = toks.map(dec_u64).collect::<Option<Vec<u64>>>()?;
-    Some(Intr { total, irqs })
+    let mut irqs = Vec::new();
+    push_decimals(toks.rest(), &mut irqs, usize::MAX).then_some(Intr { total, irqs })
 }
 
-fn parse_values<'a>(
-    toks: impl Iterator<Item = &'a str>,
-    lineno: usize,
-    label: &str,
-) -> Result<Vec<u64>, ParseError> {
-    toks.map(|t| {
-        dec_u64(t).ok_or_else(|| {
-            ParseError::new(lineno, format!("{PATH}: {label}: {t:?} is not a tick count"))
-        })
-    })
-    .collect()
+fn parse_values(rest: &str, lineno: usize, label: &str) -> Result<Vec<u64>, ParseError> {
+    let mut v = Vec::with_capacity(10);
+    if push_decimals(rest, &mut v, usize::MAX) {
+        return Ok(v);
+    }
+    let t = fields(rest).find(|t| dec_u64(t).is_none()).unwrap_or_default();
+    Err(ParseError::new(lineno, format!("{PATH}: {label}: {t:?} is not a tick count")))
 }
 
 pub fn read(root: &Root) -> Avail<Stat> {
