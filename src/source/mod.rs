@@ -294,13 +294,12 @@ impl<'a> Iterator for Fields<'a> {
 
     fn next(&mut self) -> Option<&'a str> {
         let b = self.s.as_bytes();
-        let i = skip_space(b, self.at);
+        let mut i = skip_space(b, self.at);
         if i == b.len() {
             self.at = i;
             return None;
         }
         let start = i;
-        let mut i = i;
         while i < b.len() && !b[i].is_ascii_whitespace() {
             i += 1;
         }
@@ -385,15 +384,18 @@ pub(crate) fn hex_u64(s: &str) -> Option<u64> {
     if s.is_empty() || s.len() > 16 {
         return None;
     }
-    s.bytes().try_fold(0u64, |v, b| {
-        let d = match b {
-            b'0'..=b'9' => b - b'0',
-            b'A'..=b'F' => b - b'A' + 10,
-            b'a'..=b'f' => b - b'a' + 10,
-            _ => return None,
-        };
-        Some(v << 4 | u64::from(d))
-    })
+    s.bytes().try_fold(0u64, |v, b| Some(v << 4 | u64::from(hex_digit(b)?)))
+}
+
+/// One hex digit (either case).
+#[inline]
+pub(crate) fn hex_digit(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

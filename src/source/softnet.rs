@@ -8,7 +8,7 @@
 //! every CPU is online, because offline CPUs are skipped; so the reader maps rows to
 //! `/sys/devices/system/cpu/online` when it can, and says which way it took in `cpu_id_source`.
 
-use super::{ParseError, cpuset, fields, hex_u64};
+use super::{ParseError, cpuset, fields, hex_digit, hex_u64};
 use crate::avail::{Avail, Unavailable};
 use crate::root::Root;
 use serde::{Deserialize, Serialize};
@@ -178,12 +178,7 @@ fn push_hex8(line: &str, cols: &mut Vec<u32>) -> bool {
         }
         let mut v = 0u32;
         for &c in &field[..8] {
-            let d = match c {
-                b'0'..=b'9' => c - b'0',
-                b'a'..=b'f' => c - b'a' + 10,
-                b'A'..=b'F' => c - b'A' + 10,
-                _ => return false,
-            };
+            let Some(d) = hex_digit(c) else { return false };
             v = v << 4 | u32::from(d);
         }
         cols.push(v);
