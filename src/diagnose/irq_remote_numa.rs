@@ -5,13 +5,15 @@ use super::{Context, Evidence, Finding, Remedy, Severity};
 use crate::path::StageId;
 use crate::report::Basis;
 use crate::sample::Interface;
+use crate::source::cpus::GroupOf;
 
 pub fn check(ctx: &Context) -> Vec<Finding> {
     let nodes = nic::nodes(ctx);
     if nodes.len() < 2 {
         return vec![];
     }
-    let node_of = nic::NodeOf::new(&nodes);
+    let in_node = GroupOf::new(nodes.iter().map(|(_, cpus)| cpus.as_slice()));
+    let node_of = |cpu: u32| in_node.get(cpu).map(|g| nodes[g].0);
     nic::interfaces(ctx).iter().filter_map(|i| finding(ctx, i, &nodes, &node_of)).collect()
 }
 
@@ -19,7 +21,7 @@ fn finding(
     ctx: &Context,
     i: &Interface,
     nodes: &[(u32, Vec<u32>)],
-    node_of: &nic::NodeOf,
+    node_of: &impl Fn(u32) -> Option<u32>,
 ) -> Option<Finding> {
     let node = nic::device_node(i)?;
     let local = nodes.iter().find(|(n, _)| *n == node).map(|(_, c)| c.clone())?;
@@ -27,7 +29,7 @@ fn finding(
     let remote: Vec<QueueIrq> = nic::rx_irqs(ctx, i)
         .into_iter()
         .filter(|q| {
-            !q.cpus.is_empty() && q.cpus.iter().all(|c| node_of.get(*c).is_some_and(|n| n != node))
+            !q.cpus.is_empty() && q.cpus.iter().all(|c| node_of(*c).is_some_and(|n| n != node))
         })
         .collect();
     let fired = nic::fired_total(&remote);
@@ -41,7 +43,7 @@ fn finding(
     for q in &remote {
         let mut e = nic::irq_evidence(ctx, q);
         let on: Vec<String> =
-            q.cpus.iter().filter_map(|c| node_of.get(*c)).map(|n| n.to_string()).collect();
+            q.cpus.iter().filter_map(|c| node_of(*c)).map(|n| n.to_string()).collect();
         e.value.push_str(&format!(", node {}", on.join(",")));
         evidence.push(e);
     }

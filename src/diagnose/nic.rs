@@ -135,27 +135,6 @@ pub fn nodes(ctx: &Context) -> Vec<(u32, Vec<u32>)> {
         .collect()
 }
 
-/// The node of each CPU in `nodes`, by CPU id: a rule asks it of every queue IRQ of a host, and
-/// a search of the node lists is 512 steps per question there.
-pub struct NodeOf(Vec<Option<u32>>);
-
-impl NodeOf {
-    pub fn new(nodes: &[(u32, Vec<u32>)]) -> NodeOf {
-        let max = nodes.iter().flat_map(|(_, c)| c.iter().copied()).max();
-        let mut by_cpu = vec![None; max.map_or(0, |m| m as usize + 1)];
-        for (n, cpus) in nodes {
-            for &c in cpus {
-                by_cpu[c as usize].get_or_insert(*n);
-            }
-        }
-        NodeOf(by_cpu)
-    }
-
-    pub fn get(&self, cpu: u32) -> Option<u32> {
-        self.0.get(cpu as usize).copied().flatten()
-    }
-}
-
 /// The device's NUMA node, when the kernel knows it (`-1` means it does not).
 pub fn device_node(i: &Interface) -> Option<u32> {
     let n = *i.sysfs.device.as_ref()?.numa_node.value()?;

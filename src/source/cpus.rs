@@ -40,6 +40,31 @@ impl Cpus {
     }
 }
 
+/// Which of some CPU lists (NUMA nodes, the groups of a table) each CPU is in first, by CPU id:
+/// for a caller that asks it of hundreds of CPUs, where `Cpus::node_of` searches every list.
+pub struct GroupOf(Vec<Option<usize>>);
+
+impl GroupOf {
+    pub fn new<'a>(groups: impl IntoIterator<Item = &'a [u32]>) -> GroupOf {
+        let mut by_cpu: Vec<Option<usize>> = Vec::new();
+        for (g, cpus) in groups.into_iter().enumerate() {
+            for &c in cpus {
+                let c = c as usize;
+                if by_cpu.len() <= c {
+                    by_cpu.resize(c + 1, None);
+                }
+                by_cpu[c].get_or_insert(g);
+            }
+        }
+        GroupOf(by_cpu)
+    }
+
+    /// The index of the first list that holds `cpu`.
+    pub fn get(&self, cpu: u32) -> Option<usize> {
+        self.0.get(cpu as usize).copied().flatten()
+    }
+}
+
 pub fn read(root: &Root) -> Cpus {
     let list = |name: &str| read_parsed(root, &format!("{CPU_DIR}/{name}"), cpuset::parse_list);
     Cpus {
@@ -88,6 +113,15 @@ fn node_number(name: &str) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cpu_is_in_the_first_group_that_lists_it() {
+        let (a, b) = (vec![0, 1, 5], vec![5, 2, 300]);
+        let g = GroupOf::new([a.as_slice(), b.as_slice()]);
+        let got: Vec<Option<usize>> = [0, 1, 2, 3, 5, 300, 301].map(|c| g.get(c)).to_vec();
+        assert_eq!(got, [Some(0), Some(0), Some(1), None, Some(0), Some(1), None]);
+        assert_eq!(GroupOf::new(std::iter::empty::<&[u32]>()).get(0), None);
+    }
 
     #[test]
     fn node_names() {

@@ -3,11 +3,11 @@
 //! of the text report (src/render/report.rs).
 
 use super::{App, View};
-use crate::fxhash::FxBuild;
 use crate::path::{Amount, StageId};
 use crate::render::layout::count;
 use crate::render::report::{amount, change, severity, share};
 use crate::report::{CpuRow, QueueRow, Report, SocketRow};
+use crate::source::cpus::GroupOf;
 use crate::source::cpuset;
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
@@ -15,7 +15,6 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Sparkline, Table, Tabs, Wrap};
 use std::cmp::{Ordering, Reverse};
-use std::collections::HashMap;
 
 /// Borders, column header, eight stages and the verdict line.
 const PATH_HEIGHT: u16 = 2 + 1 + StageId::ALL.len() as u16 + 1;
@@ -275,15 +274,10 @@ pub fn cpu_lines(r: &Report, sort: &str, room: usize) -> CpuLines {
             _ => vec![("all".into(), cpus.iter().map(|c| c.cpu).collect())],
         };
         // Each CPU's group found once: a 512-CPU host has 512 rows to place, not 512 per node.
-        let mut group_of: HashMap<u32, usize, FxBuild> = HashMap::default();
-        for (g, (_, members)) in groups.iter().enumerate() {
-            for &cpu in members {
-                group_of.entry(cpu).or_insert(g);
-            }
-        }
+        let group_of = GroupOf::new(groups.iter().map(|(_, members)| members.as_slice()));
         let mut in_group: Vec<Vec<&CpuRow>> = vec![Vec::new(); groups.len()];
         for c in &r.cpus {
-            if let Some(&g) = group_of.get(&c.cpu) {
+            if let Some(g) = group_of.get(c.cpu) {
                 in_group[g].push(c);
             }
         }
