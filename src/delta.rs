@@ -1029,7 +1029,7 @@ fn socket_rates(
     // same sockets, which dropped nothing in between.
     if then == Then::Sample
         && let Some(rows) = l.changed_since(e)
-        && let Some(out) = changed_socket_rates(e, l, rows, secs)
+        && let Some(out) = changed_socket_rates(l, rows, secs)
     {
         return out;
     }
@@ -1062,21 +1062,20 @@ fn socket_rates(
 }
 
 /// `socket_rates` over the rows a sampler says changed (`Sockets::changed_since`), each paired
-/// with the earlier socket at its index; `None` when one of them holds another socket than it
-/// did, which the full pairing must place.
+/// with the socket the earlier list held there; `None` when one of them holds another socket than
+/// it did, which the full pairing must place.
 fn changed_socket_rates(
-    e: &[udp::UdpSocket],
     l: &[udp::UdpSocket],
-    rows: &[u32],
+    rows: &[udp::Changed],
     secs: Option<f64>,
 ) -> Option<Vec<SocketRates>> {
     let mut out = Vec::new();
-    for &i in rows {
-        let (es, ls) = (&e[i as usize], &l[i as usize]);
-        if socket_key(es) != socket_key(ls) {
+    for c in rows {
+        let ls = &l[c.row as usize];
+        if socket_key(&c.was) != socket_key(ls) {
             return None;
         }
-        out.extend(socket_change(Some(es.drops), ls, secs));
+        out.extend(socket_change(Some(c.was.drops), ls, secs));
     }
     Some(out)
 }

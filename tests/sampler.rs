@@ -545,7 +545,7 @@ fn socket_drops_from_the_changed_rows_are_those_of_one_shot_samples() {
             let (sampled, want) = (Delta::between(e, &s), Delta::between(e_once, &once));
             assert_eq!(sampled.udp, want.udp, "read {i}");
             dropped += want.udp.value().unwrap().len();
-            let rows = list(&s).changed_since(list(e)).map(<[u32]>::to_vec);
+            let rows = list(&s).changed_since(list(e)).map(<[_]>::to_vec);
             assert_eq!(rows.is_some(), *in_place, "read {i}: {rows:?}");
         }
         // Two in-place reads after another: the list of two reads ago was brought up to date.

@@ -2,9 +2,10 @@
 //!
 //! A sampler re-reads a 10,000-socket table every second, and the rows that changed are known
 //! while it is read (`ParsedText` compares each line with the last text). A [`Sockets`] made that
-//! way carries its [`Lineage`]: which list it was made from and the rows that differ, so that the
-//! delta between the two looks at those rows only, and the sampler builds the next list from the
-//! one before last by copying those rows rather than the whole table.
+//! way carries its [`Lineage`]: which list it was made from, the rows that differ and what they
+//! held there, so that the delta between the two looks at those rows only (and not at the earlier
+//! list, cold by then, at all), and the sampler builds the next list from the one before last by
+//! copying those rows rather than the whole table.
 
 use super::UdpSocket;
 use serde::{Deserialize, Serialize};
@@ -23,16 +24,23 @@ pub struct Sockets {
     lineage: Lineage,
 }
 
+/// A row a sampler changed, and the socket it held in the list it was made from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Changed {
+    pub row: u32,
+    pub was: UdpSocket,
+}
+
 /// How a sampler made a list.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Lineage {
     /// The list's number, unique in the process (`next_id`); 0 when it has none (read once,
     /// deserialized, changed).
     pub(super) id: u64,
-    /// The list it was made from and the indices of the rows that may differ from it; every other
-    /// row holds the same socket at the same index. `None` when the rows moved (sockets opened
-    /// or closed): then nothing is known.
-    pub(super) from: Option<(u64, Arc<[u32]>)>,
+    /// The list it was made from and the rows that may differ from it, in order, each with the
+    /// socket it held there; every other row holds the same socket at the same index. `None` when
+    /// the rows moved (sockets opened or closed): then nothing is known.
+    pub(super) from: Option<(u64, Arc<[Changed]>)>,
 }
 
 /// A new list number: from 1, so 0 stays "none".
@@ -60,10 +68,11 @@ impl Sockets {
         &self.lineage
     }
 
-    /// The rows in which this list may differ from `earlier`, when a sampler made this one from
-    /// it (or both are one list); every other row is the same socket at the same index. `None`
-    /// when that is not known: the lists must then be paired socket by socket.
-    pub fn changed_since(&self, earlier: &Sockets) -> Option<&[u32]> {
+    /// The rows in which this list may differ from `earlier`, each with the socket it holds in
+    /// `earlier`, when a sampler made this one from it (or both are one list); every other row is
+    /// the same socket at the same index. `None` when that is not known: the lists must then be
+    /// paired socket by socket.
+    pub fn changed_since(&self, earlier: &Sockets) -> Option<&[Changed]> {
         let then = earlier.lineage.id;
         if then == 0 {
             return None;

@@ -31,7 +31,7 @@
 
 mod list;
 
-pub use list::Sockets;
+pub use list::{Changed, Sockets};
 
 use super::{ParseError, dec_u64, fields, hex_u64, parsed, read_parsed};
 use crate::avail::{Avail, Unavailable};
@@ -283,8 +283,8 @@ pub struct ParsedText {
     id: u64,
     /// How that list came from the one before it (`Lineage::from`), and how that one came from
     /// its own: a spare list two reads old is brought up to date by the rows of both.
-    from: Option<(u64, Arc<[u32]>)>,
-    before: Option<(u64, Arc<[u32]>)>,
+    from: Option<(u64, Arc<[Changed]>)>,
+    before: Option<(u64, Arc<[Changed]>)>,
 }
 
 /// A line of `ParsedText::text` (as `str::lines` gives it) and the index of its socket.
@@ -363,8 +363,8 @@ impl ParsedText {
                 if s.lineage().id == *two_ago && self.sockets.len() == s.len() =>
             {
                 let mut list = s.into_vec();
-                for &i in then.iter().chain(now.iter()) {
-                    list[i as usize] = self.sockets[i as usize];
+                for c in then.iter().chain(now.iter()) {
+                    list[c.row as usize] = self.sockets[c.row as usize];
                 }
                 list
             }
@@ -392,14 +392,14 @@ impl ParsedText {
     /// are padded to a fixed width, so queues and drops move within them). Then only the lines
     /// that differ are parsed, and their sockets replaced where they stand: nothing else of
     /// `lines` or `sockets` is rebuilt. Returns false, having changed nothing, when the layout is
-    /// not the same (`walk` then follows the text), else the indices of the sockets replaced.
+    /// not the same (`walk` then follows the text), else the sockets replaced, where they were.
     /// Errors are those of a full parse: the lines before a changed one are the same as in the
     /// last text, which parsed.
     fn walk_in_place(
         &mut self,
         family: Family,
         endian: Endian,
-    ) -> Result<Option<Arc<[u32]>>, ParseError> {
+    ) -> Result<Option<Arc<[Changed]>>, ParseError> {
         let (old, new) = (self.text.as_slice(), self.next.as_slice());
         if old.len() != new.len() || self.lines.is_empty() {
             return Ok(None);
@@ -428,8 +428,10 @@ impl ParsedText {
         let mut rows = Vec::with_capacity(changed.len());
         for (at, socket) in changed {
             if let (Some(at), Some(socket)) = (at, socket) {
-                self.sockets[at] = socket;
-                rows.push(u32::try_from(at).expect("fewer than 2^32 sockets in a file"));
+                let row = u32::try_from(at).expect("fewer than 2^32 sockets in a file");
+                // The row is written anyway, so what it held costs nothing more to keep, and
+                // the delta then need not look at the earlier list.
+                rows.push(Changed { row, was: std::mem::replace(&mut self.sockets[at], socket) });
             }
         }
         Ok(Some(rows.into()))
@@ -1250,7 +1252,11 @@ mod tests {
                 if let (Some(then), Some(rows)) = (&last, last.as_ref().and_then(|l| list.changed_since(l))) {
                     prop_assert_eq!(then.len(), list.len());
                     for (j, (a, b)) in then.iter().zip(list.iter()).enumerate() {
-                        prop_assert!(a == b || rows.contains(&(j as u32)), "read {} row {}", i, j);
+                        prop_assert!(a == b || rows.iter().any(|c| c.row == j as u32), "read {} row {}", i, j);
+                    }
+                    // Each named row says what the earlier list held there.
+                    for c in rows {
+                        prop_assert_eq!(&c.was, &then[c.row as usize], "read {} row {}", i, c.row);
                     }
                 }
                 spare = last.replace(list);
