@@ -138,12 +138,13 @@ impl Report {
 }
 
 /// Each CPU's sum of `rows` (rates by CPU), in one pass: looking every CPU up in every row is
-/// 512 CPUs × 260 NIC IRQs on a big host.
+/// 512 CPUs × 260 NIC IRQs on a big host. `cpus`, the number of CPUs, sizes the map once.
 fn per_cpu_sums<'a>(
     rows: impl IntoIterator<Item = &'a [CpuRate]>,
     secs: Option<f64>,
+    cpus: usize,
 ) -> HashMap<u32, Amount, FxBuild> {
-    let mut sums: HashMap<u32, Amount, FxBuild> = HashMap::default();
+    let mut sums: HashMap<u32, Amount, FxBuild> = HashMap::with_capacity_and_hasher(cpus, FxBuild);
     for r in rows.into_iter().flatten() {
         if let Some(a) = amount(&r.rate, secs) {
             sums.entry(r.cpu).and_modify(|s| s.add(a)).or_insert(a);
@@ -153,6 +154,7 @@ fn per_cpu_sums<'a>(
 }
 
 fn cpu_rows(delta: &Delta, sample: &Sample, secs: Option<f64>) -> Vec<CpuRow> {
+    let softnet = delta.softnet.value().map_or(&[][..], Vec::as_slice);
     let nic_irqs = sample.nic_irqs();
     let irq_rows: Vec<&[CpuRate]> = delta
         .irqs
@@ -163,24 +165,24 @@ fn cpu_rows(delta: &Delta, sample: &Sample, secs: Option<f64>) -> Vec<CpuRow> {
         .map(|r| r.per_cpu.as_slice())
         .collect();
     let any_irq = !irq_rows.is_empty();
-    let irqs = per_cpu_sums(irq_rows, secs);
+    let irqs = per_cpu_sums(irq_rows, secs, softnet.len());
     let net_rx = delta
         .softirqs
         .value()
         .and_then(|s| s.iter().find(|r| r.name == "NET_RX"))
-        .map(|r| per_cpu_sums([r.per_cpu.as_slice()], secs));
-    let shares: HashMap<u32, f64, FxBuild> = delta
-        .cpu_time
-        .value()
-        .into_iter()
-        .flatten()
-        .filter_map(|t| Some((t.cpu?, t.softirq_share?)))
-        .collect();
-    delta
-        .softnet
-        .value()
-        .into_iter()
-        .flatten()
+        .map(|r| per_cpu_sums([r.per_cpu.as_slice()], secs, softnet.len()));
+    let mut shares: HashMap<u32, f64, FxBuild> =
+        HashMap::with_capacity_and_hasher(softnet.len(), FxBuild);
+    shares.extend(
+        delta
+            .cpu_time
+            .value()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| Some((t.cpu?, t.softirq_share?))),
+    );
+    softnet
+        .iter()
         .map(|c| {
             // A CPU a NIC IRQ did not fire on has no entry in its row: 0, when there are rows.
             let mut irq = any_irq.then(|| Amount::of(0, secs));

@@ -98,13 +98,15 @@ impl Interface {
 impl Sample {
     /// The numbers of the IRQs that serve NIC queues.
     pub fn nic_irqs(&self) -> std::collections::HashSet<u32, crate::fxhash::FxBuild> {
-        self.interfaces
-            .value()
-            .into_iter()
-            .flatten()
-            .flat_map(|i| i.irqs.value().into_iter().flatten())
-            .map(|q| q.irq)
-            .collect()
+        let per_iface =
+            || self.interfaces.value().into_iter().flatten().filter_map(|i| i.irqs.value());
+        // Sized once: a set grown IRQ by IRQ is rehashed at each doubling.
+        let mut set = std::collections::HashSet::with_capacity_and_hasher(
+            per_iface().map(Vec::len).sum(),
+            crate::fxhash::FxBuild,
+        );
+        set.extend(per_iface().flatten().map(|q| q.irq));
+        set
     }
 
     /// Whether the /proc/interrupts row labelled `label` is one of `nic_irqs` (named rows such as
