@@ -326,9 +326,9 @@ fn skip_space(b: &[u8], mut i: usize) -> usize {
 
 /// Appends the whitespace-separated decimal numbers of `s` to `out`, at most `max` of them, in one
 /// pass over the bytes: what `fields(s).take(max).map(dec_u64)` gives when every one is a number,
-/// and `false` (with `out` partly filled) as soon as one is not, for the caller's own reader to
-/// say which. The counter files hold thousands of numbers a read on a big host.
-pub(crate) fn push_decimals(s: &str, out: &mut Vec<u64>, max: usize) -> bool {
+/// else the first field that is not (with `out` partly filled), for the caller's error. The
+/// counter files hold thousands of numbers a read on a big host.
+pub(crate) fn push_decimals<'a>(s: &'a str, out: &mut Vec<u64>, max: usize) -> Result<(), &'a str> {
     let b = s.as_bytes();
     let mut i = 0;
     let mut n = 0;
@@ -350,15 +350,13 @@ pub(crate) fn push_decimals(s: &str, out: &mut Vec<u64>, max: usize) -> bool {
         }
         if i < b.len() && !b[i].is_ascii_whitespace() {
             let end = b[i..].iter().position(u8::is_ascii_whitespace).map_or(b.len(), |e| i + e);
-            match dec_u64(&s[start..end]) {
-                Some(x) => (v, i) = (x, end),
-                None => return false,
-            }
+            let field = &s[start..end];
+            (v, i) = (dec_u64(field).ok_or(field)?, end);
         }
         out.push(v);
         n += 1;
     }
-    true
+    Ok(())
 }
 
 /// Decimal digits only (no sign, no space) to a number; `None` for anything else or more than
@@ -454,10 +452,13 @@ mod tests {
             let want: Option<Vec<u64>> = fields(&s).take(max).map(dec_u64).collect();
             let mut got = vec![7];
             let ok = push_decimals(&s, &mut got, max);
-            prop_assert_eq!(ok, want.is_some());
+            prop_assert_eq!(ok.is_ok(), want.is_some());
             if let Some(want) = want {
                 prop_assert_eq!(&got[1..], want.as_slice());
             }
+            // A field that is not a number is named: the first such of the fields read.
+            let bad = fields(&s).take(max).find(|t| dec_u64(t).is_none());
+            prop_assert_eq!(ok.err(), bad);
         }
 
         #[test]

@@ -6,7 +6,7 @@
 //! old kernels have `BLOCK_IOPOLL`), so a kernel adding or renaming a type breaks nothing.
 
 use super::interrupts::parse_cpu_header;
-use super::{ParseError, dec_u64, fields, push_decimals, read_parsed};
+use super::{ParseError, push_decimals, read_parsed};
 use crate::avail::Avail;
 use crate::root::Root;
 use indexmap::IndexMap;
@@ -49,8 +49,7 @@ pub fn parse(text: &str) -> Result<Softirqs, ParseError> {
             return Err(ParseError::new(lineno, format!("{PATH}: empty softirq name")));
         }
         let mut counts = Vec::with_capacity(cpus.len());
-        if !push_decimals(values, &mut counts, cpus.len()) {
-            let tok = fields(values).find(|t| dec_u64(t).is_none()).unwrap_or_default();
+        if let Err(tok) = push_decimals(values, &mut counts, cpus.len()) {
             return Err(ParseError::new(lineno, format!("{PATH}: {name}: {tok:?} is not a count")));
         }
         rows.insert(name.to_string(), counts);
@@ -83,6 +82,8 @@ mod tests {
         assert_eq!(e.line, 2);
         assert!(parse(" CPU0\n NET_RX 1\n").is_err());
         assert!(parse(" CPU0\n NET_RX: +1\n").is_err());
+        let e = parse(" CPU0 CPU1\n NET_RX: 1 2x\n").unwrap_err();
+        assert!(e.to_string().contains("NET_RX: \"2x\" is not a count"), "{e}");
     }
 
     #[test]

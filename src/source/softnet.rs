@@ -164,7 +164,6 @@ fn assign_cpus(raw: Vec<RawRow>, columns: usize, online: Option<&[u32]>) -> Soft
     Softnet { rows, columns, cpu_id_source: source }
 }
 
-/// `%08x` as printed; uppercase accepted (hand-made files), anything wider than 32 bits refused.
 /// A line as every kernel prints it, `%08x` fields one space apart, into `cols`; `false` for any
 /// other shape, which the general reader then takes (512 lines of 15 fields on a big host).
 fn push_hex8(line: &str, cols: &mut Vec<u32>) -> bool {
@@ -186,6 +185,7 @@ fn push_hex8(line: &str, cols: &mut Vec<u32>) -> bool {
     true
 }
 
+/// `%08x` as printed; uppercase accepted (hand-made files), anything wider than 32 bits refused.
 fn parse_hex(tok: &str) -> Option<u32> {
     hex_u64(tok).and_then(|v| u32::try_from(v).ok())
 }

@@ -152,16 +152,18 @@ fn parse_intr(rest: &str) -> Option<Intr> {
     let mut toks = fields(rest);
     let total = dec_u64(toks.next()?)?;
     let mut irqs = Vec::new();
-    push_decimals(toks.rest(), &mut irqs, usize::MAX).then_some(Intr { total, irqs })
+    push_decimals(toks.rest(), &mut irqs, usize::MAX).ok()?;
+    Some(Intr { total, irqs })
 }
 
 fn parse_values(rest: &str, lineno: usize, label: &str) -> Result<Vec<u64>, ParseError> {
     let mut v = Vec::with_capacity(10);
-    if push_decimals(rest, &mut v, usize::MAX) {
-        return Ok(v);
+    match push_decimals(rest, &mut v, usize::MAX) {
+        Ok(()) => Ok(v),
+        Err(t) => {
+            Err(ParseError::new(lineno, format!("{PATH}: {label}: {t:?} is not a tick count")))
+        }
     }
-    let t = fields(rest).find(|t| dec_u64(t).is_none()).unwrap_or_default();
-    Err(ParseError::new(lineno, format!("{PATH}: {label}: {t:?} is not a tick count")))
 }
 
 pub fn read(root: &Root) -> Avail<Stat> {
@@ -207,6 +209,8 @@ mod tests {
         assert_eq!(e.line, 1);
         assert!(parse("cpu 1 2 3 x\n").is_err());
         assert!(parse("cpu 1 2 3 4\nsoftirq 1 -2\n").is_err());
+        let e = parse("cpu 1 2 3 4\nsoftirq 1 -2\n").unwrap_err();
+        assert!(e.to_string().contains("softirq: \"-2\" is not a tick count"), "{e}");
         let s = parse("cpufreq whatever\ncpu 1 2 3 4\nintr 5 6\nbtime 7\n").unwrap();
         assert!(s.cpus.is_empty());
         assert_eq!(s.total.idle, 4);
